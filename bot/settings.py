@@ -1,0 +1,120 @@
+"""Every setting histbot reads, in one place.
+
+This is the only module that looks at the environment (or a `.env` file). Everything else
+receives a `Settings` instance, so tests can build one explicitly and nothing hides a
+dependency on the process environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES_DIR = REPO_ROOT / "seeds"
+DISCORD_API_V10 = "https://discord.com/api/v10"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """histbot configuration, read from environment variables or `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    discord_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("DISCORD_TOKEN"),
+        description="The bot token from the Discord developer portal. Never logged.",
+    )
+    discord_api_base: str = Field(
+        default=DISCORD_API_V10,
+        validation_alias=_env("DISCORD_API_BASE"),
+        description="REST base URL (a REST proxy, or the loopback stand-in in tests).",
+    )
+    dev_guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=_env("HISTBOT_DEV_GUILD_IDS"),
+        description="Comma-separated guild IDs whose commands are synced instantly.",
+    )
+    sync_commands_on_start: bool = Field(
+        default=True,
+        validation_alias=_env("HISTBOT_SYNC_ON_START"),
+        description="Sync application commands when the bot starts.",
+    )
+    sources_dir: Path = Field(
+        default=DEFAULT_SOURCES_DIR,
+        validation_alias=_env("HISTBOT_SOURCES_DIR"),
+        description="Folder holding the texts and their sources.toml manifest.",
+    )
+    data_dir: Path = Field(
+        default=REPO_ROOT / "data",
+        validation_alias=_env("HISTBOT_DATA_DIR"),
+        description="Folder for the index cache and the study-session database.",
+    )
+    ask_cooldown_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        validation_alias=_env("HISTBOT_ASK_COOLDOWN"),
+        description="Per-user cooldown between /ask (and mention) questions; 0 disables it.",
+    )
+    search_cooldown_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        validation_alias=_env("HISTBOT_SEARCH_COOLDOWN"),
+        description="Per-user cooldown between /search calls; 0 disables it.",
+    )
+    message_content: bool = Field(
+        default=False,
+        validation_alias=_env("HISTBOT_MESSAGE_CONTENT"),
+        description=(
+            "Read questions from ordinary messages (mentions, replies, study threads). "
+            "Needs the privileged Message Content intent enabled in the developer portal."
+        ),
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=_env("HISTBOT_LOG_LEVEL"),
+        description="Python logging level name.",
+    )
+    search_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        validation_alias=_env("HISTBOT_SEARCH_WORKERS"),
+        description="Threads that run searches off the event loop.",
+    )
+
+    @field_validator("dev_guild_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @property
+    def database_path(self) -> Path:
+        """SQLite file for study sessions."""
+        return self.data_dir / "histbot.sqlite3"
+
+    @property
+    def index_cache_dir(self) -> Path:
+        """Where the BM25 index is cached, keyed by the texts' content."""
+        return self.data_dir / "index-cache"

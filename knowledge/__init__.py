@@ -1,0 +1,28 @@
+"""histbot's knowledge library: source texts -> passages -> BM25 index -> answers.
+
+It never imports discord: the bot and the CLI are two front-ends of the same API.
+"""
+
+from knowledge.citations import format_citation
+from knowledge.errors import KnowledgeError, QueryError, SourceError, UnknownReference
+from knowledge.index import BM25Params
+from knowledge.library import MAX_QUERY_CHARS, Library
+from knowledge.models import Answer, Hit, Passage, PassageKind, Quotation, SectionInfo, Source
+
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "Answer",
+    "BM25Params",
+    "Hit",
+    "KnowledgeError",
+    "Library",
+    "Passage",
+    "PassageKind",
+    "QueryError",
+    "Quotation",
+    "SectionInfo",
+    "Source",
+    "SourceError",
+    "UnknownReference",
+    "format_citation",
+]

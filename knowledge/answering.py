@@ -1,0 +1,127 @@
+"""Turning ranked passages into an answer: the quote a user sees, and whether to answer.
+
+The quote is the sentence (or two) of the passage that best covers the question. Whether to
+answer at all is decided on what the best passage covers of the question's own words, and on
+whether it holds the kind of thing the question asks for (a date for "when", a number for
+"how many"): a confident wrong quote is worse than an honest "not in the sources".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.index import SearchIndex, folded_phrase
+from knowledge.models import Passage, PassageKind
+from knowledge.query import Query
+from knowledge.text import STOP_WORDS, split_sentences, words
+
+MIN_COVERAGE = 0.5
+"""Share of the question's weighted content words the answer must contain (calibrated on dev)."""
+MAX_QUOTE_SENTENCES = 2
+_PRONOUN_START = re.compile(r"^[“‘\"(]*\s*(he|she|they|it|this|these|his|her|their)\b", re.I)
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b[0-9]{1,2}(st|nd|rd|th)? (January|February|March|April|May|June|July|August|September|October|November|December)\b", re.I)
+_NUMBER = re.compile(
+    r"\b[0-9][0-9,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|dozens?)\b",
+    re.I,
+)
+_MEASURE = re.compile(
+    r"\b[0-9][0-9,.]*\s*(feet|foot|ft|inches|in|cm|centimetres|metres|meters|m|km|miles|"
+    r"kilograms|kg|pounds|lbs|years old|years)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    coverage: float
+    type_ok: bool
+    answered: bool
+    reason: str
+
+
+def _matched(query: Query, present: set[str]) -> float:
+    """Weighted share of the question's content terms (or their related words) in `present`."""
+    total = sum(query.core.values())
+    if total <= 0:
+        return 0.0
+    got = 0.0
+    for term, weight in query.core.items():
+        if term in present:
+            got += weight
+        elif query.alternatives.get(term, frozenset()) & present:
+            got += 0.5 * weight
+    return got / total
+
+
+def _terms_of(text: str) -> set[str]:
+    return {t.term for t in words(text) if t.folded not in STOP_WORDS}
+
+
+def _sentence_score(sentence: str, query: Query, index: SearchIndex) -> float:
+    present = _terms_of(sentence)
+    score = sum(
+        weight * index.idf(term) for term, weight in query.terms.items() if term in present
+    )
+    folded = folded_phrase(sentence)
+    score += sum(10.0 * index.max_idf for phrase in query.phrases if phrase and phrase in folded)
+    return score
+
+
+def _type_pattern(kind: str | None) -> re.Pattern[str] | None:
+    return {"date": _YEAR, "number": _NUMBER, "measure": _MEASURE}.get(kind or "")
+
+
+def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
+    """The sentence or two of the passage that answer the question, as printed."""
+    sentences = split_sentences(passage.text.replace("\n", " "))
+    if not sentences:
+        return passage.text
+    pattern = _type_pattern(query.answer_type)
+    scores = [_sentence_score(s, query, index) for s in sentences]
+    if pattern is not None:
+        scores = [s * (1.5 if pattern.search(sent) else 1.0) for s, sent in zip(scores, sentences, strict=True)]
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    chosen = [best]
+    # A sentence that starts "He…"/"This…" needs the one before it to say who or what.
+    if best > 0 and _PRONOUN_START.match(sentences[best]):
+        chosen.insert(0, best - 1)
+    elif len(chosen) < MAX_QUOTE_SENTENCES and best + 1 < len(sentences):
+        covered = _terms_of(sentences[best])
+        following = _terms_of(sentences[best + 1])
+        new_terms = {t for t in query.core if t in following and t not in covered}
+        if new_terms and scores[best + 1] > 0.5 * scores[best]:
+            chosen.append(best + 1)
+    quote = " ".join(sentences[i] for i in chosen)
+    if passage.kind is PassageKind.QUOTATION and passage.quotation is not None:
+        q = passage.quotation
+        if q.introduction:
+            quote = f"{q.introduction} {quote}"
+        if q.attribution:
+            quote = f"{quote} —{q.attribution}"
+    return quote
+
+
+def judge(query: Query, passage: Passage, quote: str, index: SearchIndex) -> Judgement:
+    """Does this passage answer the question, or should the library say it cannot?"""
+    if query.unknown_names:
+        names = ", ".join(query.unknown_names)
+        return Judgement(0.0, False, False, f"the texts never mention {names}")
+    present = {
+        t.term for t in words(f"{passage.text} {passage.section_title}")
+    }
+    if passage.quotation is not None:
+        q = passage.quotation
+        present |= {t.term for t in words(f"{q.speaker} {q.attribution} {q.introduction}")}
+    coverage = _matched(query, present)
+    pattern = _type_pattern(query.answer_type)
+    type_ok = pattern is None or bool(pattern.search(quote))
+    if not type_ok:
+        wanted = {"date": "a date", "number": "a number", "measure": "a measurement"}[
+            query.answer_type or ""
+        ]
+        return Judgement(coverage, False, False, f"no passage gives {wanted} for this")
+    if coverage < MIN_COVERAGE:
+        return Judgement(coverage, True, False, "the texts do not seem to cover this question")
+    return Judgement(coverage, True, True, "")

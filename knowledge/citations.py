@@ -1,0 +1,34 @@
+"""How a passage is cited: one place, so the CLI, the bot and transcripts agree."""
+
+from __future__ import annotations
+
+from knowledge.models import Passage
+
+
+def format_location(passage: Passage) -> str:
+    """Source, section and paragraph: "Title, section 3 “Heading”, paragraph 4"."""
+    section = f"section {passage.section}"
+    if passage.section_title:
+        section += f" “{passage.section_title}”"
+    return f"{passage.source_title}, {section}, paragraph {passage.paragraph}"
+
+
+def format_quoting(passage: Passage) -> str:
+    """For a block quotation: whom it quotes and where it was printed; else ""."""
+    quotation = passage.quotation
+    if quotation is None:
+        return ""
+    speaker, attribution = quotation.speaker, quotation.attribution
+    if speaker and attribution:
+        if attribution.lower().startswith("quoted in") or speaker in attribution:
+            return f"quoting {speaker}, {attribution}"
+        return f"quoting {speaker}, from {attribution}"
+    if speaker or attribution:
+        return f"quoting {speaker or attribution}"
+    return "a quotation"
+
+
+def format_citation(passage: Passage) -> str:
+    quoting = format_quoting(passage)
+    location = format_location(passage)
+    return f"{location}; {quoting}" if quoting else location

@@ -1,0 +1,302 @@
+"""The library: sources, passages and the index, behind one small API.
+
+    library = Library.load(Path("seeds"), cache_dir=Path("data/index-cache"))
+    answer = library.answer("who succeeded Dzerzhinsky?")
+    answer.best.quote, answer.best.citation, answer.alternatives
+
+Everything here is synchronous and CPU-bound; callers on an event loop run it in a thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import random
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from knowledge.answering import judge, select_quote
+from knowledge.errors import QueryError, UnknownReference
+from knowledge.index import (
+    BM25Params,
+    SearchIndex,
+    content_key,
+    folded_phrase,
+    load_cached,
+    store_cached,
+)
+from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
+from knowledge.query import Query, analyse
+from knowledge.sources import cut_passages, read_manifest, read_text
+from knowledge.text import words
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 1000
+MAX_RESULTS = 25
+PHRASE_BONUS = 3.0
+_REF = re.compile(r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*)?(?P<section>\d+)\s*[.:]\s*(?P<paragraph>\d+)\s*$", re.I)
+
+
+class Library:
+    """An immutable, searchable collection of source texts."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        passages: Sequence[Passage],
+        index: SearchIndex,
+    ) -> None:
+        self.sources: tuple[Source, ...] = tuple(sources)
+        self.passages: tuple[Passage, ...] = tuple(passages)
+        self.index = index
+        self._by_ref = {p.ref: p for p in self.passages}
+        self._sections = self._collect_sections()
+        self._phrase_texts: list[str] | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        sources_dir: Path,
+        cache_dir: Path | None = None,
+        params: BM25Params | None = None,
+    ) -> Library:
+        """Read the manifest and texts; reuse the cached index when the texts are unchanged.
+
+        Raises SourceError (one-line message) for a missing folder, manifest or text.
+        """
+        started = time.perf_counter()
+        params = params or BM25Params()
+        sources = read_manifest(Path(sources_dir))
+        texts = [read_text(source) for source in sources]
+        manifest_bytes = (Path(sources_dir) / "sources.toml").read_bytes()
+        key = content_key([manifest_bytes, *(t.encode() for t in texts)], params)
+        cached = load_cached(cache_dir, key) if cache_dir else None
+        if cached is not None:
+            passages, index = cached
+            origin = "cache"
+        else:
+            passages = cut_passages(sources, texts)
+            index = SearchIndex(passages, params)
+            origin = "built"
+            if cache_dir:
+                store_cached(cache_dir, key, passages, index)
+        log.info(
+            "library ready: %d sources, %d passages (index %s in %.0f ms)",
+            len(sources),
+            len(passages),
+            origin,
+            (time.perf_counter() - started) * 1000,
+        )
+        return cls(sources, passages, index)
+
+    @classmethod
+    def from_passages(
+        cls, sources: Sequence[Source], passages: Sequence[Passage], params: BM25Params | None = None
+    ) -> Library:
+        return cls(sources, passages, SearchIndex(passages, params))
+
+    # -- passages --------------------------------------------------------------------------
+
+    def source(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources)
+        raise UnknownReference(f"no source called {source_id!r} (sources: {known})")
+
+    def passage(self, ref: str) -> Passage:
+        """The passage a reference names: "guardians:3.2", or "3.2" with a single source."""
+        canonical = self.normalise_ref(ref)
+        return self._by_ref[canonical]
+
+    def normalise_ref(self, ref: str) -> str:
+        text = (ref or "").strip()
+        match = _REF.match(text)
+        if not match:
+            raise UnknownReference(
+                f"{text[:40]!r} is not a passage reference; write it like "
+                f"{self.passages[0].ref if self.passages else 'source:1.1'} or 3.2",
+                self._suggest(text),
+            )
+        source_id = (match.group("source") or "").lower()
+        local = f"{int(match.group('section'))}.{int(match.group('paragraph'))}"
+        if source_id:
+            candidates = [f"{source_id}:{local}"]
+        else:
+            candidates = [f"{s.id}:{local}" for s in self.sources]
+        found = [c for c in candidates if c in self._by_ref]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise UnknownReference(
+                f"{text!r} is in several sources; say which: {', '.join(found)}", tuple(found)
+            )
+        raise UnknownReference(f"no passage {text!r}", self._suggest(text))
+
+    def _suggest(self, text: str) -> tuple[str, ...]:
+        matches = process.extract(text, list(self._by_ref), scorer=fuzz.ratio, limit=3)
+        return tuple(m[0] for m in matches if m[1] >= 50)
+
+    def neighbours(self, ref: str, before: int = 1, after: int = 1) -> list[Passage]:
+        """The passage and those around it in the same source, in reading order."""
+        passage = self.passage(ref)
+        lo = max(0, passage.position - before)
+        hi = min(len(self.passages), passage.position + after + 1)
+        return [p for p in self.passages[lo:hi] if p.source_id == passage.source_id]
+
+    def next(self, ref: str) -> Passage | None:
+        passage = self.passage(ref)
+        following = passage.position + 1
+        if following < len(self.passages) and self.passages[following].source_id == passage.source_id:
+            return self.passages[following]
+        return None
+
+    def previous(self, ref: str) -> Passage | None:
+        passage = self.passage(ref)
+        if passage.position > 0 and self.passages[passage.position - 1].source_id == passage.source_id:
+            return self.passages[passage.position - 1]
+        return None
+
+    def random_passage(self, rng: random.Random | None = None) -> Passage:
+        return (rng or random).choice(self.passages)
+
+    # -- sections --------------------------------------------------------------------------
+
+    def _collect_sections(self) -> list[SectionInfo]:
+        counts: dict[tuple[str, int], list[Passage]] = {}
+        for p in self.passages:
+            counts.setdefault((p.source_id, p.section), []).append(p)
+        return [
+            SectionInfo(
+                source_id=src,
+                number=num,
+                title=group[0].section_title,
+                passage_count=len(group),
+                first_ref=group[0].ref,
+            )
+            for (src, num), group in counts.items()
+        ]
+
+    def sections(self, source_id: str | None = None) -> list[SectionInfo]:
+        if source_id is not None:
+            self.source(source_id)
+        return [s for s in self._sections if source_id is None or s.source_id == source_id]
+
+    def find_section(self, source_id: str | None, section: str) -> SectionInfo:
+        """A section by number ("3") or by (approximate) title, in one source or all."""
+        pool = self.sections(source_id)
+        wanted = section.strip()
+        if wanted.isdigit():
+            for info in pool:
+                if info.number == int(wanted):
+                    return info
+        titled = {i: info.title for i, info in enumerate(pool) if info.title}
+        match = process.extractOne(wanted, titled, scorer=fuzz.WRatio, score_cutoff=70)
+        if match is not None:
+            return pool[match[2]]
+        raise UnknownReference(f"no section {wanted[:60]!r}" + (f" in {source_id}" if source_id else ""))
+
+    def complete(self, text: str, limit: int = 25) -> list[tuple[str, str]]:
+        """Autocomplete for references: (ref, label) pairs matching a prefix or a title."""
+        typed = text.strip().lower()
+        results: list[tuple[str, str]] = []
+        for p in self.passages:
+            if not typed or p.ref.startswith(typed) or p.short_ref.startswith(typed):
+                results.append((p.ref, _label(p)))
+                if len(results) >= limit:
+                    return results
+        if typed:
+            sections = {f"{s.source_id} {s.title}": s for s in self._sections if s.title}
+            for _, _, key in process.extract(typed, sections, scorer=fuzz.WRatio, limit=limit):
+                info = sections[key]
+                pair = (info.first_ref, f"{info.first_ref} — {info.title}")
+                if pair[0] not in {r for r, _ in results}:
+                    results.append(pair)
+        return results[:limit]
+
+    # -- search ----------------------------------------------------------------------------
+
+    def _check(self, text: str) -> str:
+        cleaned = " ".join((text or "").split())
+        if not cleaned:
+            raise QueryError("the question is empty")
+        if len(cleaned) > MAX_QUERY_CHARS:
+            raise QueryError(
+                f"the question is too long ({len(cleaned):,} characters; the limit is {MAX_QUERY_CHARS:,})"
+            )
+        if not any(True for _ in words(cleaned)):
+            raise QueryError("the question has no words to search for")
+        return cleaned
+
+    def _rank(self, query: Query, limit: int) -> list[tuple[Passage, float]]:
+        doc_ids, scores = self.index.score(query.terms)
+        totals = dict(zip(doc_ids.tolist(), scores.tolist(), strict=True))
+        for doc_id, bonus in self._phrase_bonus(query.phrases).items():
+            totals[doc_id] = totals.get(doc_id, 0.0) + bonus
+        best = heapq.nlargest(limit, totals.items(), key=lambda item: (item[1], -item[0]))
+        return [(self.passages[doc_id], score) for doc_id, score in best if score > 0]
+
+    def _phrase_bonus(self, phrases: list[str]) -> dict[int, float]:
+        if self._phrase_texts is None:
+            self._phrase_texts = [folded_phrase(p.text) for p in self.passages]
+        bonus: dict[int, float] = {}
+        for phrase in phrases:
+            for doc_id, text in enumerate(self._phrase_texts):
+                if phrase in text:
+                    bonus[doc_id] = bonus.get(doc_id, 0.0) + PHRASE_BONUS * self.index.max_idf
+        return bonus
+
+    def search(self, text: str, limit: int = 5) -> list[Hit]:
+        """Passages ranked for a query, each with its best-matching sentences."""
+        query = analyse(self._check(text), self.index)
+        if query.is_empty:
+            raise QueryError("the question has only common words; ask about a person, place or event")
+        return [self._hit(p, s, query) for p, s in self._rank(query, min(limit, MAX_RESULTS))]
+
+    def _hit(self, passage: Passage, score: float, query: Query) -> Hit:
+        quote = select_quote(passage, query, self.index)
+        matched = tuple(
+            sorted({t.surface for t in words(passage.text) if t.term in query.terms})
+        )
+        return Hit(passage=passage, score=round(score, 4), quote=quote, matched_terms=matched)
+
+    def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
+        """The best passage and its quote, or an abstention with the closest passages.
+
+        `context` is an earlier answer a follow-up question refers to ("what happened to him?").
+        """
+        cleaned = self._check(question)
+        query = analyse(cleaned, self.index, context=context)
+        if query.is_empty:
+            raise QueryError("the question has only common words; ask about a person, place or event")
+        ranked = self._rank(query, max(limit, 1))
+        hits = tuple(self._hit(p, s, query) for p, s in ranked)
+        if not hits:
+            return Answer(question=cleaned, answered=False, reason="nothing in the texts matches")
+        verdict = judge(query, hits[0].passage, hits[0].quote, self.index)
+        sections = self._closest_sections(hits)
+        if not verdict.answered:
+            return Answer(cleaned, False, hits, verdict.reason, sections)
+        return Answer(cleaned, True, hits, "", sections)
+
+    def _closest_sections(self, hits: Sequence[Hit]) -> tuple[SectionInfo, ...]:
+        seen: list[SectionInfo] = []
+        for hit in hits:
+            for info in self._sections:
+                if (info.source_id, info.number) == (hit.passage.source_id, hit.passage.section):
+                    if info not in seen:
+                        seen.append(info)
+        return tuple(seen[:3])
+
+
+def _label(passage: Passage) -> str:
+    title = passage.section_title or passage.source_title
+    label = f"{passage.ref} — {title}: {passage.text[:60]}"
+    return label[:100]

@@ -1,0 +1,123 @@
+"""The typed values the knowledge library hands out.
+
+They are frozen dataclasses: plain data that the Discord layer and the CLI render, and that
+can be pickled into the on-disk index cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One text of the library, as described by its manifest entry."""
+
+    id: str
+    title: str
+    file: Path
+    subtitle: str = ""
+    author: str = ""
+    publication: str = ""
+    year: str = ""
+    url: str = ""
+    licence: str = ""
+
+
+class PassageKind(StrEnum):
+    PROSE = "prose"
+    QUOTATION = "quotation"
+
+
+@dataclass(frozen=True, slots=True)
+class Quotation:
+    """What a block quotation passage quotes: who speaks, and where it was printed."""
+
+    speaker: str = ""
+    """Whom the passage quotes, e.g. "Khrushchev" (empty when the text does not say)."""
+    attribution: str = ""
+    """The attribution line as printed, without its dash, e.g. "Khrushchev Remembers"."""
+    introduction: str = ""
+    """The sentence of the text that introduces the quotation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A paragraph (or a whole block quotation) with everything a citation needs."""
+
+    ref: str
+    """Stable, typable reference: "<source id>:<section>.<paragraph>", e.g. "guardians:3.2"."""
+    source_id: str
+    source_title: str
+    section: int
+    section_title: str
+    paragraph: int
+    text: str
+    kind: PassageKind = PassageKind.PROSE
+    quotation: Quotation | None = None
+    position: int = 0
+    """Index of the passage in the whole library, in reading order."""
+
+    @property
+    def short_ref(self) -> str:
+        """The reference without its source prefix ("3.2")."""
+        return self.ref.split(":", 1)[1]
+
+    @property
+    def citation(self) -> str:
+        """The citation as displayed to users."""
+        from knowledge.citations import format_citation
+
+        return format_citation(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A passage found for a query, with the sentences that best answer it."""
+
+    passage: Passage
+    score: float
+    quote: str
+    """The sentence or two of the passage shown to the user (exact text of the passage)."""
+    matched_terms: tuple[str, ...] = ()
+    """Words of the passage that matched the query, as they appear in the text (for bolding)."""
+
+    @property
+    def ref(self) -> str:
+        return self.passage.ref
+
+    @property
+    def citation(self) -> str:
+        return self.passage.citation
+
+
+@dataclass(frozen=True, slots=True)
+class SectionInfo:
+    source_id: str
+    number: int
+    title: str
+    passage_count: int
+    first_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The result of asking a question: the best hit and alternatives, or an honest abstention."""
+
+    question: str
+    answered: bool
+    hits: tuple[Hit, ...] = ()
+    """Best first. When `answered` is false these are the closest passages, not answers."""
+    reason: str = ""
+    """Why the library abstained (empty when answered)."""
+    closest_sections: tuple[SectionInfo, ...] = field(default=())
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.answered and self.hits else None
+
+    @property
+    def alternatives(self) -> tuple[Hit, ...]:
+        return self.hits[1:] if self.answered else self.hits

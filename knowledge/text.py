@@ -1,0 +1,127 @@
+"""Text normalisation, tokenisation and sentence splitting.
+
+Everything that turns human text into index terms lives here, so the index and the query
+side can never disagree about what a word is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+# Typographic quote conventions seen in scanned/typeset texts: doubled single quotes stand
+# for double quotes. Display them as proper double quotes.
+_DOUBLED_QUOTES = (("‘‘", "“"), ("’’", "”"), ("``", "“"), ("''", "”"))
+
+OPENING_QUOTES = "“‘\"«„"
+CLOSING_QUOTES = "”’\"»"
+DASHES = "—–―"
+
+# The Snowball project's English stop word list, plus the question words and auxiliaries
+# that carry no topic in a question ("who was", "what did ... say").
+STOP_WORDS: frozenset[str] = frozenset(
+    ["i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours", "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it", "its", "itself", "they", "them", "their", "theirs", "themselves", "what", "which", "who", "whom", "this", "that", "these", "those", "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "having", "do", "does", "did", "doing", "would", "should", "could", "ought", "i'm", "you're", "he's", "she's", "it's", "we're", "they're", "i've", "you've", "we've", "they've", "i'd", "you'd", "he'd", "she'd", "we'd", "they'd", "i'll", "you'll", "he'll", "she'll", "we'll", "they'll", "isn't", "aren't", "wasn't", "weren't", "hasn't", "haven't", "hadn't", "doesn't", "don't", "didn't", "won't", "wouldn't", "shan't", "shouldn't", "can't", "cannot", "couldn't", "mustn't", "let's", "that's", "who's", "what's", "here's", "there's", "when's", "where's", "why's", "how's", "a", "an", "the", "and", "but", "if", "or", "because", "as", "until", "while", "of", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "in", "out", "on", "off", "over", "under", "again", "further", "then", "once", "here", "there", "when", "where", "why", "how", "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "so", "than", "too", "very", "s", "t", "can", "will", "just", "don", "now", "d", "ll", "m", "o", "re", "ve", "y", "also", "us", "upon", "whose", "whom", "tell", "explain", "describe", "said", "say", "says", "according", "did", "does"]
+)
+
+_STEMMER = snowballstemmer.stemmer("english")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"»)\]]*\s+(?=[“‘\"«(\[]*[A-Z0-9])")
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "maj", "capt", "sgt", "rev", "prof", "sr", "jr", "vs", "etc", "no", "vol", "pp", "ed", "eds", "cf", "e.g", "i.e", "a.m", "p.m", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
+)
+
+
+def display_text(raw: str) -> str:
+    """Readable form of a source line: curly double quotes, single spaces."""
+    text = raw
+    for old, new in _DOUBLED_QUOTES:
+        text = text.replace(old, new)
+    return re.sub(r"[ \t\u00a0]+", " ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics, so "Lenín" and "lenin" are the same word."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word of the text: its surface form, folded form and index term."""
+
+    surface: str
+    folded: str
+    term: str
+    start: int
+    end: int
+
+
+def words(text: str) -> list[Token]:
+    """Split text into word tokens, keeping positions for highlighting.
+
+    Apostrophes inside words are kept only to drop possessives ("Stalin’s" -> "stalin");
+    hyphenated words give their parts ("Brest-Litovsk" -> "brest", "litovsk") plus the
+    joined form as a separate token from `terms`.
+    """
+    tokens: list[Token] = []
+    for match in _WORD.finditer(text):
+        surface = match.group(0)
+        folded = fold(surface).replace("’", "'")
+        if folded.endswith("'s"):
+            folded = folded[:-2]
+        folded = folded.replace("'", "")
+        if not folded:
+            continue
+        tokens.append(Token(surface, folded, stem(folded), match.start(), match.end()))
+    return tokens
+
+
+_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+", re.UNICODE)
+
+
+def terms(text: str, *, keep_stop_words: bool = False) -> list[str]:
+    """Index terms of a text: folded, stop words removed, Snowball-stemmed."""
+    result = [
+        token.term
+        for token in words(text)
+        if keep_stop_words or token.folded not in STOP_WORDS
+    ]
+    # Also index hyphenated compounds joined ("anti-semitic" matches "antisemitic").
+    for match in _HYPHENATED.finditer(text):
+        joined = fold(match.group(0)).replace("-", "")
+        if joined.isalpha() or joined.isalnum():
+            result.append(stem(joined))
+    return result
+
+
+def is_stop_word(word: str) -> bool:
+    return fold(word) in STOP_WORDS
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, keeping the text of each exactly as printed."""
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        candidate = text[start : match.start()].rstrip()
+        last_word = candidate.rsplit(None, 1)[-1] if candidate.split() else ""
+        stripped = last_word.rstrip(".").lower()
+        # "Gen. Zhukov", "A. Read": an abbreviation or an initial does not end a sentence.
+        if stripped in _ABBREVIATIONS or (len(stripped) == 1 and stripped.isalpha()):
+            continue
+        sentences.append(text[start : match.end()].strip())
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
