@@ -20,7 +20,10 @@ MIN_COVERAGE = 0.5
 """Share of the question's weighted content words the answer must contain (calibrated on dev)."""
 MAX_QUOTE_SENTENCES = 2
 _PRONOUN_START = re.compile(r"^[“‘\"(]*\s*(he|she|they|it|this|these|his|her|their)\b", re.I)
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b[0-9]{1,2}(st|nd|rd|th)? (January|February|March|April|May|June|July|August|September|October|November|December)\b", re.I)
+_YEAR = re.compile(
+    r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b[0-9]{1,2}(st|nd|rd|th)? (January|February|March|April|May|June|July|August|September|October|November|December)\b",
+    re.I,
+)
 _NUMBER = re.compile(
     r"\b[0-9][0-9,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|dozens?)\b",
@@ -61,9 +64,7 @@ def _terms_of(text: str) -> set[str]:
 
 def _sentence_score(sentence: str, query: Query, index: SearchIndex) -> float:
     present = _terms_of(sentence)
-    score = sum(
-        weight * index.idf(term) for term, weight in query.terms.items() if term in present
-    )
+    score = sum(weight * index.idf(term) for term, weight in query.terms.items() if term in present)
     folded = folded_phrase(sentence)
     score += sum(10.0 * index.max_idf for phrase in query.phrases if phrase and phrase in folded)
     return score
@@ -81,7 +82,10 @@ def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
     pattern = _type_pattern(query.answer_type)
     scores = [_sentence_score(s, query, index) for s in sentences]
     if pattern is not None:
-        scores = [s * (1.5 if pattern.search(sent) else 1.0) for s, sent in zip(scores, sentences, strict=True)]
+        scores = [
+            s * (1.5 if pattern.search(sent) else 1.0)
+            for s, sent in zip(scores, sentences, strict=True)
+        ]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     chosen = [best]
     # A sentence that starts "He…"/"This…" needs the one before it to say who or what.
@@ -108,9 +112,7 @@ def judge(query: Query, passage: Passage, quote: str, index: SearchIndex) -> Jud
     if query.unknown_names:
         names = ", ".join(query.unknown_names)
         return Judgement(0.0, False, False, f"the texts never mention {names}")
-    present = {
-        t.term for t in words(f"{passage.text} {passage.section_title}")
-    }
+    present = {t.term for t in words(f"{passage.text} {passage.section_title}")}
     if passage.quotation is not None:
         q = passage.quotation
         present |= {t.term for t in words(f"{q.speaker} {q.attribution} {q.introduction}")}

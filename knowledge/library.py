@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
 MAX_RESULTS = 25
 PHRASE_BONUS = 3.0
-_REF = re.compile(r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*)?(?P<section>\d+)\s*[.:]\s*(?P<paragraph>\d+)\s*$", re.I)
+_REF = re.compile(
+    r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*)?(?P<section>\d+)\s*[.:]\s*(?P<paragraph>\d+)\s*$",
+    re.I,
+)
 
 
 class Library:
@@ -98,7 +101,10 @@ class Library:
 
     @classmethod
     def from_passages(
-        cls, sources: Sequence[Source], passages: Sequence[Passage], params: BM25Params | None = None
+        cls,
+        sources: Sequence[Source],
+        passages: Sequence[Passage],
+        params: BM25Params | None = None,
     ) -> Library:
         return cls(sources, passages, SearchIndex(passages, params))
 
@@ -154,13 +160,19 @@ class Library:
     def next(self, ref: str) -> Passage | None:
         passage = self.passage(ref)
         following = passage.position + 1
-        if following < len(self.passages) and self.passages[following].source_id == passage.source_id:
+        if (
+            following < len(self.passages)
+            and self.passages[following].source_id == passage.source_id
+        ):
             return self.passages[following]
         return None
 
     def previous(self, ref: str) -> Passage | None:
         passage = self.passage(ref)
-        if passage.position > 0 and self.passages[passage.position - 1].source_id == passage.source_id:
+        if (
+            passage.position > 0
+            and self.passages[passage.position - 1].source_id == passage.source_id
+        ):
             return self.passages[passage.position - 1]
         return None
 
@@ -201,7 +213,9 @@ class Library:
         match = process.extractOne(wanted, titled, scorer=fuzz.WRatio, score_cutoff=70)
         if match is not None:
             return pool[match[2]]
-        raise UnknownReference(f"no section {wanted[:60]!r}" + (f" in {source_id}" if source_id else ""))
+        raise UnknownReference(
+            f"no section {wanted[:60]!r}" + (f" in {source_id}" if source_id else "")
+        )
 
     def complete(self, text: str, limit: int = 25) -> list[tuple[str, str]]:
         """Autocomplete for references: (ref, label) pairs matching a prefix or a title."""
@@ -257,14 +271,14 @@ class Library:
         """Passages ranked for a query, each with its best-matching sentences."""
         query = analyse(self._check(text), self.index)
         if query.is_empty:
-            raise QueryError("the question has only common words; ask about a person, place or event")
+            raise QueryError(
+                "the question has only common words; ask about a person, place or event"
+            )
         return [self._hit(p, s, query) for p, s in self._rank(query, min(limit, MAX_RESULTS))]
 
     def _hit(self, passage: Passage, score: float, query: Query) -> Hit:
         quote = select_quote(passage, query, self.index)
-        matched = tuple(
-            sorted({t.surface for t in words(passage.text) if t.term in query.terms})
-        )
+        matched = tuple(sorted({t.surface for t in words(passage.text) if t.term in query.terms}))
         return Hit(passage=passage, score=round(score, 4), quote=quote, matched_terms=matched)
 
     def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
@@ -275,7 +289,9 @@ class Library:
         cleaned = self._check(question)
         query = analyse(cleaned, self.index, context=context)
         if query.is_empty:
-            raise QueryError("the question has only common words; ask about a person, place or event")
+            raise QueryError(
+                "the question has only common words; ask about a person, place or event"
+            )
         ranked = self._rank(query, max(limit, 1))
         hits = tuple(self._hit(p, s, query) for p, s in ranked)
         if not hits:

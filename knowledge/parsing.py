@@ -120,7 +120,9 @@ def _units_of_wrapped_block(block: list[str]) -> Iterable[_Unit]:
         quoted = all(line.lstrip().startswith(">") for line in lines) or all(
             line.startswith(("    ", "\t")) for line in lines
         )
-        text = " ".join(line.strip().lstrip(">").strip() if quoted else line.strip() for line in lines)
+        text = " ".join(
+            line.strip().lstrip(">").strip() if quoted else line.strip() for line in lines
+        )
         yield _Unit(re.sub(r"(\w)- (\w)", r"\1-\2", text), quoted=quoted)
     if attribution:
         yield _Unit(attribution)

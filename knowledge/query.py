@@ -24,7 +24,10 @@ MIN_FUZZY_SCORE = 80.0
 _QUOTED = re.compile(r"[\"“‘']{1,2}([^\"“”‘’']{8,})[\"”’']{1,2}")
 
 _ANSWER_TYPES = (
-    (re.compile(r"^\s*(when|what year|which year|in what year|what date|on what date)\b", re.I), "date"),
+    (
+        re.compile(r"^\s*(when|what year|which year|in what year|what date|on what date)\b", re.I),
+        "date",
+    ),
     (re.compile(r"^\s*how (many|much)\b", re.I), "number"),
     (re.compile(r"^\s*how (tall|old|long|far|big|high|heavy|large|wide)\b", re.I), "measure"),
 )

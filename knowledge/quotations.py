@@ -14,7 +14,18 @@ from collections.abc import Container
 from knowledge.text import STOP_WORDS, fold, split_sentences
 
 REPORTING_VERBS = frozenset(
-    ["said", "says", "say", "wrote", "writes", "write", "recalled", "recalls", "recall", "remarked", "remarks", "noted", "notes", "described", "describes", "declared", "declares", "stated", "states", "explained", "explains", "observed", "observes", "eulogized", "eulogised", "complained", "complains", "commented", "comments", "insisted", "insists", "argued", "argues", "added", "adds", "replied", "replies", "answered", "answers", "told", "tells", "asked", "asks", "warned", "warns", "announced", "announces", "proclaimed", "proclaims", "reported", "reports", "recounted", "recounts", "sent", "sends", "cabled", "telegraphed", "testified", "testifies", "admitted", "admits", "conceded", "concedes", "confessed", "confesses", "claimed", "claims", "exclaimed", "exclaims", "put", "puts", "summed", "sums", "concluded", "concludes", "protested", "protests", "urged", "urges", "demanded", "demands", "ordered", "orders", "instructed", "instructs", "decreed", "decrees", "reminisced", "remembered", "remembers", "thundered", "shouted", "cried", "recorded", "records", "related", "relates"]
+    """
+    said says say wrote writes write recalled recalls recall remarked remarks noted
+    notes described describes declared declares stated states explained explains
+    observed observes eulogized eulogised complained complains commented comments
+    insisted insists argued argues added adds replied replies answered answers told
+    tells asked asks warned warns announced announces proclaimed proclaims reported
+    reports recounted recounts sent sends cabled telegraphed testified testifies
+    admitted admits conceded concedes confessed confesses claimed claims exclaimed
+    exclaims put puts summed sums concluded concludes protested protests urged urges
+    demanded demands ordered orders instructed instructs decreed decrees reminisced
+    remembered remembers thundered shouted cried recorded records related relates
+    """.split()
 )
 PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _NAME_WORD = r"(?:[A-Z][\w’']*(?:-[A-Z][\w’']*)*|[A-Z]\.)"
@@ -58,8 +69,10 @@ def _subject_before(sentence: str, verb_start: int, common_words: Container[str]
         if "," not in between and all(w.endswith("ly") for w in words_between):
             return name
         preceded_by_comma = sentence[:start].rstrip().rstrip("’”'\"").endswith(",")
-        if between.startswith(",") and between.endswith(",") and (
-            len(between) > 1 or preceded_by_comma
+        if (
+            between.startswith(",")
+            and between.endswith(",")
+            and (len(between) > 1 or preceded_by_comma)
         ):
             return name
         if between == "," and preceded_by_comma:

@@ -38,7 +38,9 @@ def read_manifest(folder: Path) -> list[Source]:
         where = f"{manifest}, source #{number}"
         if not isinstance(entry, dict):
             raise SourceError(f"{where}: not a table")
-        source_id, file, title = (str(entry.get(key, "")).strip() for key in ("id", "file", "title"))
+        source_id, file, title = (
+            str(entry.get(key, "")).strip() for key in ("id", "file", "title")
+        )
         if not _ID.match(source_id):
             raise SourceError(f"{where}: id {source_id!r} must be short lower-case letters/digits")
         if source_id in seen:

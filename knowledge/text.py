@@ -17,14 +17,28 @@ import snowballstemmer
 # for double quotes. Display them as proper double quotes.
 _DOUBLED_QUOTES = (("‘‘", "“"), ("’’", "”"), ("``", "“"), ("''", "”"))
 
-OPENING_QUOTES = "“‘\"«„"
-CLOSING_QUOTES = "”’\"»"
+OPENING_QUOTES = '“‘"«„'
+CLOSING_QUOTES = '”’"»'
 DASHES = "—–―"
 
 # The Snowball project's English stop word list, plus the question words and auxiliaries
 # that carry no topic in a question ("who was", "what did ... say").
 STOP_WORDS: frozenset[str] = frozenset(
-    ["i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours", "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it", "its", "itself", "they", "them", "their", "theirs", "themselves", "what", "which", "who", "whom", "this", "that", "these", "those", "am", "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "having", "do", "does", "did", "doing", "would", "should", "could", "ought", "i'm", "you're", "he's", "she's", "it's", "we're", "they're", "i've", "you've", "we've", "they've", "i'd", "you'd", "he'd", "she'd", "we'd", "they'd", "i'll", "you'll", "he'll", "she'll", "we'll", "they'll", "isn't", "aren't", "wasn't", "weren't", "hasn't", "haven't", "hadn't", "doesn't", "don't", "didn't", "won't", "wouldn't", "shan't", "shouldn't", "can't", "cannot", "couldn't", "mustn't", "let's", "that's", "who's", "what's", "here's", "there's", "when's", "where's", "why's", "how's", "a", "an", "the", "and", "but", "if", "or", "because", "as", "until", "while", "of", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "in", "out", "on", "off", "over", "under", "again", "further", "then", "once", "here", "there", "when", "where", "why", "how", "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "so", "than", "too", "very", "s", "t", "can", "will", "just", "don", "now", "d", "ll", "m", "o", "re", "ve", "y", "also", "us", "upon", "whose", "whom", "tell", "explain", "describe", "said", "say", "says", "according", "did", "does"]
+    """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what
+    which who whom this that these those am is are was were be been being have has had
+    having do does did doing would should could ought i'm you're he's she's it's we're
+    they're i've you've we've they've i'd you'd he'd she'd we'd they'd i'll you'll he'll
+    she'll we'll they'll isn't aren't wasn't weren't hasn't haven't hadn't doesn't don't
+    didn't won't wouldn't shan't shouldn't can't cannot couldn't mustn't let's that's
+    who's what's here's there's when's where's why's how's a an the and but if or
+    because as until while of at by for with about against between into through during
+    before after above below to from up down in out on off over under again further then
+    once here there when where why how all any both each few more most other some such
+    no nor not only own same so than too very s t can will just don now d ll m o re ve y
+    also us upon whose whom tell explain describe said say says according did does
+    """.split()
 )
 
 _STEMMER = snowballstemmer.stemmer("english")
@@ -32,7 +46,10 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"»)\]]*\s+(?=[“‘\"«(\[]*[A-Z0-9])")
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "st", "gen", "col", "lt", "maj", "capt", "sgt", "rev", "prof", "sr", "jr", "vs", "etc", "no", "vol", "pp", "ed", "eds", "cf", "e.g", "i.e", "a.m", "p.m", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"]
+    """
+    mr mrs ms dr st gen col lt maj capt sgt rev prof sr jr vs etc no vol pp ed eds cf
+    e.g i.e a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec
+    """.split()
 )
 
 
@@ -92,9 +109,7 @@ _HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+", re.UNICODE)
 def terms(text: str, *, keep_stop_words: bool = False) -> list[str]:
     """Index terms of a text: folded, stop words removed, Snowball-stemmed."""
     result = [
-        token.term
-        for token in words(text)
-        if keep_stop_words or token.folded not in STOP_WORDS
+        token.term for token in words(text) if keep_stop_words or token.folded not in STOP_WORDS
     ]
     # Also index hyphenated compounds joined ("anti-semitic" matches "antisemitic").
     for match in _HYPHENATED.finditer(text):
