@@ -1,0 +1,339 @@
+"""Quiz questions from the passages a study group has read: a cloze sentence and four choices.
+
+    question = make_quiz(read_passages, pool=library.passages, rng=random.Random(seed))
+    question.cloze    # the sentence with the key term replaced by a blank
+    question.choices  # four distinct terms of the same kind, the answer among them
+
+A *key term* is found by general typographic heuristics, nothing tuned to one text:
+
+* dates — "21 February 1918", "February 1918", "March 5, 1953";
+* years — "1917", "1930s";
+* numbers — "35,000", "139" (not list markers such as "(5)");
+* acronyms — "GPU", "NKVD" (two to six capitals, Roman numerals excluded);
+* names — runs of capitalised words ("Felix Dzerzhinsky", "Treaty of Brest-Litovsk"),
+  or a single capitalised word that is not the first word of its sentence (or that the
+  texts also capitalise mid-sentence); names with an organisation word ("Party",
+  "Committee", "Army"...) are their own kind, so people are not offered as organisations.
+
+Distractors are terms of the same kind drawn from the whole library (`pool`), never a term
+the question's own sentence contains, and never one that overlaps the answer ("Dzerzhinsky"
+is not a distractor for "Felix Dzerzhinsky"). Everything is deterministic for a given RNG.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from knowledge.models import Passage
+from knowledge.text import STOP_WORDS, fold, split_sentences
+
+BLANK = "_____"
+CHOICES = 4
+MIN_SENTENCE_WORDS = 6
+MAX_SENTENCE_CHARS = 400
+
+
+class TermKind(StrEnum):
+    DATE = "date"
+    YEAR = "year"
+    NUMBER = "number"
+    ACRONYM = "acronym"
+    NAME = "name"
+    ORGANISATION = "organisation"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    kind: TermKind
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuizQuestion:
+    """One multiple-choice cloze question, plain data (stored as is by the bot)."""
+
+    ref: str
+    citation: str
+    sentence: str
+    """The sentence exactly as printed: the quote shown when the answer is revealed."""
+    cloze: str
+    """The sentence with every occurrence of the answer replaced by `BLANK`."""
+    answer: str
+    choices: tuple[str, ...]
+    kind: TermKind
+
+    @property
+    def answer_index(self) -> int:
+        return self.choices.index(self.answer)
+
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH_SET = frozenset(fold(m) for m in _MONTHS.split("|"))
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})(?:,?\s+\d{{3,4}})?"
+    rf"|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}"
+    rf"|(?:{_MONTHS})\s+\d{{4}})\b"
+)
+_YEAR = re.compile(r"(?<![\d,.])\b(?:1[0-9]{3}|20[0-9]{2})(?:s|’s|'s)?\b(?![\d,.]\d)")
+_NUMBER = re.compile(
+    r"(?<![\w(.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,.]\d)|(?<![\w(.,])\d+(?:\.\d+)?(?![\w)])(?![,.]\d)"
+)
+_ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+_ROMAN = re.compile(r"^[IVXLCDM]+$")
+_CAP_WORD = r"[A-Z][\w’'\-]*[\w]"
+_CONNECTOR = r"(?:of(?:\s+the)?|de|du|da|di|del|der|van|von|la|le|bin|ibn|al)"
+_NAME = re.compile(rf"(?<![\w’'-]){_CAP_WORD}(?:\s+(?:{_CONNECTOR}\s+)?{_CAP_WORD})*")
+_POSSESSIVE = re.compile(r"[’']s$")
+_ADJECTIVE = re.compile(
+    r"(?:ian|ians|ese|ish|ist|ists|ic|ics)$|^(?:german|american|european|african|korean|"
+    r"mexican|cuban|roman|greek|czech|swiss|dutch|french|irish|scots|arab|thai|serb|croat)s?$"
+)
+_ORGANISATION_WORDS = frozenset(
+    """
+    party parties committee commission council congress army navy bureau ministry
+    department union government police court league federation international
+    organisation organization association society institute agency academy school
+    university church company corporation bank office assembly parliament senate soviet
+    commissariat administration directorate front movement opposition guard guards
+    """.split()
+)
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in taken)
+
+
+def _sentence_initial(sentence: str, start: int) -> bool:
+    return not sentence[:start].strip(" “‘\"'([—–-")
+
+
+def _clean_name(sentence: str, start: int, end: int, lexicon: Lexicon) -> tuple[int, int] | None:
+    """Trim function words ("The", "In", "of") off both ends of a name run, and a possessive.
+
+    A sentence-initial word the texts write in lower case elsewhere, or one followed by a
+    connector and never capitalised elsewhere ("Seventeen of Yagoda's ..."), is dropped too.
+    """
+    spans = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", sentence[start:end])]
+
+    def word(span: tuple[int, int]) -> str:
+        return fold(_POSSESSIVE.sub("", sentence[span[0] : span[1]]))
+
+    if (
+        len(spans) > 1
+        and _sentence_initial(sentence, spans[0][0])
+        and (
+            word(spans[0]) in lexicon.common
+            or (word(spans[0]) not in lexicon.proper and word(spans[1]) in STOP_WORDS)
+        )
+    ):
+        spans = spans[1:]
+    while spans and (word(spans[0]) in STOP_WORDS or word(spans[0]) in _MONTH_SET):
+        spans = spans[1:]
+    while spans and (word(spans[-1]) in STOP_WORDS or word(spans[-1]) in _MONTH_SET):
+        spans = spans[:-1]
+    if not spans:
+        return None
+    start, end = spans[0][0], spans[-1][1]
+    possessive = _POSSESSIVE.search(sentence[start:end])
+    if possessive:
+        end = start + possessive.start()
+    return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """What the texts tell about single words (folded): how they are capitalised."""
+
+    proper: frozenset[str] = frozenset()
+    """Words capitalised somewhere other than at a sentence start."""
+    common: frozenset[str] = frozenset()
+    """Words also written in lower case ("revolution"): not names on their own."""
+
+    @classmethod
+    def of(cls, passages: Iterable[Passage]) -> Lexicon:
+        proper: set[str] = set()
+        common: set[str] = set()
+        for passage in passages:
+            for sentence in split_sentences(passage.text):
+                for match in re.finditer(r"(?<![\w’'-])[^\W\d_][\w’'\-]*", sentence):
+                    word = fold(_POSSESSIVE.sub("", match.group(0)))
+                    if match.group(0)[0].islower():
+                        common.add(word)
+                    elif not _sentence_initial(sentence, match.start()):
+                        proper.add(word)
+        return cls(frozenset(proper - STOP_WORDS), frozenset(common))
+
+
+def extract_terms(sentence: str, lexicon: Lexicon | None = None) -> list[Term]:
+    """The key terms of one sentence, in order, without overlaps (most specific kind wins).
+
+    With a `lexicon` of the texts, a single capitalised word is a name only when the texts
+    never write it in lower case, and a sentence-initial one only when the texts capitalise
+    it elsewhere too. Demonyms and -ist/-ic adjectives ("German", "Stalinist") are not names.
+    """
+    lexicon = lexicon or Lexicon()
+    found: list[Term] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, kind: TermKind) -> None:
+        if start < end and not _overlaps((start, end), taken):
+            taken.append((start, end))
+            found.append(Term(sentence[start:end], kind, start, end))
+
+    for match in _DATE.finditer(sentence):
+        add(match.start(), match.end(), TermKind.DATE)
+    for match in _YEAR.finditer(sentence):
+        end = match.end() - (2 if match.group(0).endswith(("’s", "'s")) else 0)
+        add(match.start(), end, TermKind.YEAR)
+    for match in _NUMBER.finditer(sentence):
+        add(match.start(), match.end(), TermKind.NUMBER)
+    for match in _ACRONYM.finditer(sentence):
+        if not _ROMAN.match(match.group(0)):
+            add(match.start(), match.end(), TermKind.ACRONYM)
+    for match in _NAME.finditer(sentence):
+        span = _clean_name(sentence, match.start(), match.end(), lexicon)
+        if span is None:
+            continue
+        start, end = span
+        text = sentence[start:end]
+        words = text.split()
+        folded = [fold(w) for w in words]
+        if len(words) == 1:
+            word = folded[0]
+            if (
+                len(word) < 3
+                or word in STOP_WORDS
+                or word in _MONTH_SET
+                or word in _WEEKDAYS
+                or text.isupper()
+                or word in lexicon.common
+                or _ADJECTIVE.search(word)
+                or (_sentence_initial(sentence, start) and word not in lexicon.proper)
+            ):
+                continue
+        kind = (
+            TermKind.ORGANISATION
+            if any(w in _ORGANISATION_WORDS for w in folded)
+            else TermKind.NAME
+        )
+        add(start, end, kind)
+    found.sort(key=lambda t: t.start)
+    return found
+
+
+def _key(text: str) -> str:
+    return " ".join(fold(text).replace("’", "'").split())
+
+
+def _word_keys(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", _key(text)) if w not in STOP_WORDS}
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    passage: Passage
+    sentence: str
+    term: Term
+
+
+def _vocabulary(passages: Iterable[Passage], lexicon: Lexicon) -> dict[TermKind, dict[str, str]]:
+    """Every key term of the texts by kind: folded key -> first spelling seen."""
+    vocabulary: dict[TermKind, dict[str, str]] = {kind: {} for kind in TermKind}
+    for passage in passages:
+        for sentence in split_sentences(passage.text):
+            for term in extract_terms(sentence, lexicon):
+                vocabulary[term.kind].setdefault(_key(term.text), term.text)
+    return vocabulary
+
+
+def _distractors(
+    candidate: _Candidate,
+    vocabulary: dict[TermKind, dict[str, str]],
+    rng: random.Random,
+) -> list[str] | None:
+    answer = candidate.term.text
+    answer_words = _word_keys(answer)
+    sentence_key = _key(candidate.sentence)
+    options = []
+    for key, text in sorted(vocabulary[candidate.term.kind].items()):
+        if key == _key(answer) or key in sentence_key:
+            continue
+        if answer_words & _word_keys(text):
+            continue
+        options.append(text)
+    if len(options) < CHOICES - 1:
+        return None
+    # Prefer terms shaped like the answer (same number of words, similar length), so that
+    # the odd one out does not give the answer away; break ties at random.
+    words = len(answer.split())
+    rng.shuffle(options)
+    options.sort(key=lambda t: (abs(len(t.split()) - words), abs(len(t) - len(answer)) // 6))
+    chosen: list[str] = []
+    for option in options:
+        if all(_word_keys(option).isdisjoint(_word_keys(c)) or option == c for c in chosen):
+            chosen.append(option)
+        if len(chosen) == CHOICES - 1:
+            return chosen
+    return None
+
+
+def _candidates(passages: Sequence[Passage], lexicon: Lexicon) -> list[_Candidate]:
+    candidates: list[_Candidate] = []
+    for passage in passages:
+        for sentence in split_sentences(passage.text):
+            if len(sentence.split()) < MIN_SENTENCE_WORDS or len(sentence) > MAX_SENTENCE_CHARS:
+                continue
+            for term in extract_terms(sentence, lexicon):
+                candidates.append(_Candidate(passage, sentence, term))
+    return candidates
+
+
+def _cloze(sentence: str, answer: str) -> str:
+    return re.sub(rf"(?<!\w){re.escape(answer)}(?!\w)", BLANK, sentence)
+
+
+def make_quiz(
+    passages: Sequence[Passage],
+    pool: Sequence[Passage] | None = None,
+    rng: random.Random | None = None,
+    exclude: Iterable[tuple[str, str]] = (),
+) -> QuizQuestion | None:
+    """A cloze question about one of `passages`, or None when they hold no usable term.
+
+    `pool` is where distractors come from (the whole library; default `passages`).
+    `exclude` holds (ref, answer) pairs already asked, so a session's quizzes differ while
+    that is possible.
+    """
+    rng = rng or random.Random()
+    pool = passages if pool is None else pool
+    lexicon = Lexicon.of(pool)
+    vocabulary = _vocabulary(pool, lexicon)
+    candidates = _candidates(passages, lexicon)
+    asked = {(ref, _key(answer)) for ref, answer in exclude}
+    fresh = [c for c in candidates if (c.passage.ref, _key(c.term.text)) not in asked]
+    rng.shuffle(fresh)
+    rng.shuffle(candidates)
+    for candidate in [*fresh, *candidates] if fresh else candidates:
+        distractors = _distractors(candidate, vocabulary, rng)
+        if distractors is None:
+            continue
+        answer = candidate.term.text
+        choices = [answer, *distractors]
+        rng.shuffle(choices)
+        return QuizQuestion(
+            ref=candidate.passage.ref,
+            citation=candidate.passage.citation,
+            sentence=candidate.sentence,
+            cloze=_cloze(candidate.sentence, answer),
+            answer=answer,
+            choices=tuple(choices),
+            kind=candidate.term.kind,
+        )
+    return None
