@@ -90,9 +90,7 @@ def load_questions(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def grade(
-    item: dict, ranked_texts: list[str], quote: str, answered: bool, seconds: float
-) -> Tally:
+def grade(item: dict, ranked_texts: list[str], quote: str, answered: bool, seconds: float) -> Tally:
     tally = Tally(latencies=[seconds])
     evidence = [normalise(e) for e in item.get("evidence", [])]
     if not evidence:

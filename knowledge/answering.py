@@ -8,17 +8,20 @@ whether it holds the kind of thing the question asks for (a date for "when", a n
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from knowledge.index import SearchIndex, folded_phrase
 from knowledge.models import Passage, PassageKind
 from knowledge.query import Query
+from knowledge.quotations import pronoun_subject, reporting_verb
 from knowledge.text import STOP_WORDS, split_sentences, words
 
 MIN_COVERAGE = 0.5
 """Share of the question's weighted content words the answer must contain (calibrated on dev)."""
-MAX_QUOTE_SENTENCES = 2
+SHORT_SENTENCE_WORDS = 15
+"""A best sentence shorter than this is shown with the one after it."""
 _PRONOUN_START = re.compile(r"^[“‘\"(]*\s*(he|she|they|it|this|these|his|her|their)\b", re.I)
 _YEAR = re.compile(
     r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b[0-9]{1,2}(st|nd|rd|th)? (January|February|March|April|May|June|July|August|September|October|November|December)\b",
@@ -62,16 +65,44 @@ def _terms_of(text: str) -> set[str]:
     return {t.term for t in words(text) if t.folded not in STOP_WORDS}
 
 
-def _sentence_score(sentence: str, query: Query, index: SearchIndex) -> float:
-    present = _terms_of(sentence)
-    score = sum(weight * index.idf(term) for term, weight in query.terms.items() if term in present)
-    folded = folded_phrase(sentence)
-    score += sum(10.0 * index.max_idf for phrase in query.phrases if phrase and phrase in folded)
-    return score
+def _sentence_scores(sentences: list[str], query: Query, index: SearchIndex) -> list[float]:
+    """How well each sentence answers: query words weighted by how rare they are in the
+    library and in this passage (the name every sentence repeats says little)."""
+    present = [_terms_of(sentence) for sentence in sentences]
+    count = len(sentences)
+    scores = []
+    for sentence, terms in zip(sentences, present, strict=True):
+        score = 0.0
+        for term, weight in query.terms.items():
+            if term in terms:
+                in_passage = sum(1 for other in present if term in other)
+                score += weight * index.idf(term) * math.log(1 + count / in_passage)
+        folded = folded_phrase(sentence)
+        score += sum(
+            10.0 * index.max_idf for phrase in query.phrases if phrase and phrase in folded
+        )
+        scores.append(score)
+    return scores
+
+
+def _defines(sentence: str, query: Query) -> bool:
+    """A sentence that says who or what a name of the question is: "Kirov, as head of…",
+    "Nin, a founder of…", "Kirov was…"."""
+    for token in words(sentence):
+        if token.term in query.names:
+            rest = sentence[token.end :].lstrip("’'s ")
+            if re.match(r"^(,\s*(a|an|the|as|who|which)\b|(was|is|were|became)\b)", rest):
+                return True
+    return False
 
 
 def _type_pattern(kind: str | None) -> re.Pattern[str] | None:
     return {"date": _YEAR, "number": _NUMBER, "measure": _MEASURE}.get(kind or "")
+
+
+def quote_has_type(quote: str, kind: str | None) -> bool:
+    pattern = _type_pattern(kind)
+    return pattern is None or bool(pattern.search(quote))
 
 
 def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
@@ -80,22 +111,23 @@ def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
     if not sentences:
         return passage.text
     pattern = _type_pattern(query.answer_type)
-    scores = [_sentence_score(s, query, index) for s in sentences]
-    if pattern is not None:
-        scores = [
-            s * (1.5 if pattern.search(sent) else 1.0)
-            for s, sent in zip(scores, sentences, strict=True)
-        ]
+    scores = _sentence_scores(sentences, query, index)
+    for i, sentence in enumerate(sentences):
+        if pattern is not None and pattern.search(sentence):
+            scores[i] *= 1.5
+        if query.is_definition and _defines(sentence, query):
+            scores[i] *= 1.5
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
     chosen = [best]
-    # A sentence that starts "He…"/"This…" needs the one before it to say who or what.
-    if best > 0 and _PRONOUN_START.match(sentences[best]):
+    # "He said: …", "This step…": the sentence before says who or what.
+    if best > 0 and (_PRONOUN_START.match(sentences[best]) or _pronoun_speaks(sentences[best])):
         chosen.insert(0, best - 1)
-    elif len(chosen) < MAX_QUOTE_SENTENCES and best + 1 < len(sentences):
+    elif best + 1 < len(sentences):
         covered = _terms_of(sentences[best])
         following = _terms_of(sentences[best + 1])
         new_terms = {t for t in query.core if t in following and t not in covered}
-        if new_terms and scores[best + 1] > 0.5 * scores[best]:
+        short = len(sentences[best].split()) < SHORT_SENTENCE_WORDS
+        if short or (new_terms and scores[best + 1] > 0.5 * scores[best]):
             chosen.append(best + 1)
     quote = " ".join(sentences[i] for i in chosen)
     if passage.kind is PassageKind.QUOTATION and passage.quotation is not None:
@@ -107,16 +139,25 @@ def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
     return quote
 
 
+def _pronoun_speaks(sentence: str) -> bool:
+    verb = reporting_verb(sentence)
+    return verb is not None and pronoun_subject(sentence, verb.start())
+
+
 def judge(query: Query, passage: Passage, quote: str, index: SearchIndex) -> Judgement:
     """Does this passage answer the question, or should the library say it cannot?"""
     if query.unknown_names:
         names = ", ".join(query.unknown_names)
         return Judgement(0.0, False, False, f"the texts never mention {names}")
+    if query.unknown_focus:
+        return Judgement(0.0, False, False, f"the texts say nothing about {query.unknown_focus}")
     present = {t.term for t in words(f"{passage.text} {passage.section_title}")}
     if passage.quotation is not None:
         q = passage.quotation
         present |= {t.term for t in words(f"{q.speaker} {q.attribution} {q.introduction}")}
     coverage = _matched(query, present)
+    if any(name not in present for name in query.names):
+        return Judgement(coverage, True, False, "no passage speaks of everyone asked about")
     pattern = _type_pattern(query.answer_type)
     type_ok = pattern is None or bool(pattern.search(quote))
     if not type_ok:

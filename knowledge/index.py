@@ -22,7 +22,7 @@ import numpy as np
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from knowledge.models import Passage
-from knowledge.text import fold, terms, words
+from knowledge.text import STOP_WORDS, terms, words
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,36 @@ class BM25Params:
         raise ValueError(f"unknown BM25 variant {self.variant!r}")
 
 
+def bigrams(sequence: Sequence[str]) -> list[str]:
+    """Adjacent content terms as one term ("first head"): rewards words that stand together."""
+    return [f"{a}_{b}" for a, b in zip(sequence, sequence[1:], strict=False)]
+
+
 def passage_terms(passage: Passage) -> list[str]:
-    """What a passage is indexed under: its words, its section title, and for a quotation
-    who says it, where it is printed and the sentence that introduces it."""
-    result = terms(passage.text)
-    result += terms(passage.section_title)
+    """What a passage is indexed under: its words and word pairs, its section title, and for
+    a quotation who says it, where it is printed and the sentence that introduces it."""
+    body = terms(passage.text)
+    result = body + bigrams(body) + terms(passage.section_title)
     if passage.quotation is not None:
         q = passage.quotation
         result += terms(f"{q.speaker} {q.attribution} {q.introduction}")
     return result
+
+
+def _name_terms(passages: Sequence[Passage]) -> frozenset[str]:
+    """Terms always written capitalised where a sentence does not start: names (Beria, NKVD)."""
+    capitalised: set[str] = set()
+    lowercase: set[str] = set()
+    for passage in passages:
+        text = passage.text
+        for token in words(text):
+            if token.surface[:1].islower():
+                lowercase.add(token.term)
+                continue
+            before = text[: token.start].rstrip(" “”‘’\"'([—-")
+            if before and before[-1] not in ".!?:;\n":
+                capitalised.add(token.term)
+    return frozenset(capitalised - lowercase)
 
 
 class SearchIndex:
@@ -78,8 +99,9 @@ class SearchIndex:
         self.surface_terms: dict[str, str] = {}
         for passage in passages:
             for token in words(f"{passage.text} {passage.section_title}"):
-                if len(token.folded) >= 3:
+                if len(token.folded) >= 4 and token.folded not in STOP_WORDS:
                     self.surface_terms.setdefault(token.folded, token.term)
+        self.names = _name_terms(passages)
         self.size = len(corpus)
         self.max_idf = max(self.bm25.idf.values(), default=1.0)
 
@@ -156,15 +178,3 @@ def store_cached(cache_dir: Path, key: str, passages: list[Passage], index: Sear
 def folded_phrase(text: str) -> str:
     """Words of a text, folded and space-joined: for exact phrase matching."""
     return " ".join(token.folded for token in words(text))
-
-
-__all__ = [
-    "BM25Params",
-    "SearchIndex",
-    "content_key",
-    "fold",
-    "folded_phrase",
-    "load_cached",
-    "passage_terms",
-    "store_cached",
-]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from knowledge.answering import judge, select_quote
+from knowledge.answering import judge, quote_has_type, select_quote
 from knowledge.errors import QueryError, UnknownReference
 from knowledge.index import (
     BM25Params,
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
 MAX_RESULTS = 25
 PHRASE_BONUS = 3.0
+RERANK_DEPTH = 10
+RERANK_FLOOR = 0.4
 _REF = re.compile(
     r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*)?(?P<section>\d+)\s*[.:]\s*(?P<paragraph>\d+)\s*$",
     re.I,
@@ -292,8 +294,11 @@ class Library:
             raise QueryError(
                 "the question has only common words; ask about a person, place or event"
             )
-        ranked = self._rank(query, max(limit, 1))
-        hits = tuple(self._hit(p, s, query) for p, s in ranked)
+        ranked = self._rank(query, max(limit, RERANK_DEPTH))
+        hits = [self._hit(p, s, query) for p, s in ranked]
+        if hits:
+            hits = _prefer_complete(hits, query)
+        hits = tuple(hits[:limit])
         if not hits:
             return Answer(question=cleaned, answered=False, reason="nothing in the texts matches")
         verdict = judge(query, hits[0].passage, hits[0].quote, self.index)
@@ -310,6 +315,24 @@ class Library:
                     if info not in seen:
                         seen.append(info)
         return tuple(seen[:3])
+
+
+def _prefer_complete(hits: list[Hit], query: Query) -> list[Hit]:
+    """Among passages scoring close to the best, prefer one whose quote names everyone the
+    question names and holds what it asks for (a date for "when"): BM25 alone can rank a
+    passage that merely repeats the question's words above the one that answers it."""
+    floor = hits[0].score * RERANK_FLOOR
+
+    def complete(hit: Hit) -> bool:
+        if hit.score < floor:
+            return False
+        quoted = {t.term for t in words(hit.quote)}
+        return quote_has_type(hit.quote, query.answer_type) and all(
+            name in quoted for name in query.names
+        )
+
+    best = next((hit for hit in hits if complete(hit)), None)
+    return hits if best is None else [best] + [hit for hit in hits if hit is not best]
 
 
 def _label(passage: Passage) -> str:

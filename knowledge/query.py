@@ -15,14 +15,20 @@ from importlib import resources
 
 from rapidfuzz import fuzz, process
 
-from knowledge.index import SearchIndex
+from knowledge.index import SearchIndex, bigrams
 from knowledge.text import STOP_WORDS, fold, stem, words
 
 RELATED_WEIGHT = 0.35
 CONTEXT_WEIGHT = 0.3
+BIGRAM_WEIGHT = 0.5
 MIN_FUZZY_SCORE = 80.0
 _QUOTED = re.compile(r"[\"“‘']{1,2}([^\"“”‘’']{8,})[\"”’']{1,2}")
 
+_FOCUS = re.compile(
+    r"^\s*(?:what|which)(?:'s|’s|\s+is|\s+was|\s+are|\s+were)\s+(?:the\s+|a\s+|an\s+)?([a-z]+)\b",
+    re.I,
+)
+_DEFINITION = re.compile(r"^\s*(who|what)\s+(was|is|were|are)\s+\S+(\s+\S+)?\s*\??\s*$", re.I)
 _ANSWER_TYPES = (
     (
         re.compile(r"^\s*(when|what year|which year|in what year|what date|on what date)\b", re.I),
@@ -47,6 +53,15 @@ class Query:
     """Content words of the question the library does not contain, even approximately."""
     unknown_names: list[str] = field(default_factory=list)
     answer_type: str | None = None
+    names: list[str] = field(default_factory=list)
+    """Terms of the question that the library writes as names (people, places, bodies)."""
+    unknown_focus: str = ""
+    """The thing a "what is the X" question asks about, when the library never mentions it."""
+
+    @property
+    def is_definition(self) -> bool:
+        """Asks what a name is: "Who was Kirov?", "What was the Cheka?"."""
+        return bool(_DEFINITION.match(self.text))
 
     @property
     def is_empty(self) -> bool:
@@ -70,7 +85,7 @@ def related_groups() -> dict[str, frozenset[str]]:
 
 def _correct(word: str, index: SearchIndex) -> tuple[str, float] | None:
     """The library word closest to a word it does not contain (dzerzinsky -> dzerzhinsky)."""
-    if len(word) < 4 or word.isdigit():
+    if len(word) < 5 or word.isdigit():
         return None
     match = process.extractOne(
         word,
@@ -81,7 +96,11 @@ def _correct(word: str, index: SearchIndex) -> tuple[str, float] | None:
     if match is None:
         return None
     surface, score, _ = match
-    return index.surface_terms[surface], score / 100.0
+    term = index.surface_terms[surface]
+    # Typo tolerance is for names ("yezov"); an ordinary word near another is a different word.
+    if term not in index.names:
+        return None
+    return term, score / 100.0
 
 
 def answer_type(question: str) -> str | None:
@@ -91,6 +110,12 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+def focus_word(question: str) -> str | None:
+    """The thing a "what is the X" question asks about ("the weather", "the full name")."""
+    match = _FOCUS.match(question)
+    return match.group(1) if match else None
+
+
 def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
     query = Query(text=question, answer_type=answer_type(question))
     query.phrases = [
@@ -98,17 +123,30 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
     ]
     related = related_groups()
     tokens = words(question)
+    focus = focus_word(question)
+    # In a question typed all in lower case, capitals say nothing about what is a name.
+    cased = any(t.surface[:1].isupper() for t in tokens[1:])
+    sequence: list[str] = []
     for position, token in enumerate(tokens):
         if token.folded in STOP_WORDS:
             continue
         term, confidence = token.term, 1.0
+        looks_like_name = not cased or token.surface[:1].isupper()
         if not index.has_term(term):
-            corrected = _correct(token.folded, index)
+            corrected = _correct(token.folded, index) if looks_like_name else None
             if corrected is None:
-                if token.term not in related:
+                if token.folded.endswith("ly") or token.term in related:
+                    # Adverbs only colour a question; a word with related words may be a
+                    # paraphrase of what the text says.
+                    pass
+                else:
                     query.unknown.append(token.surface)
                     if token.surface[:1].isupper() and position > 0:
                         query.unknown_names.append(token.surface)
+                    if focus is not None and fold(focus) == token.folded:
+                        query.unknown_focus = token.surface
+                if token.folded.endswith("ly"):
+                    continue
                 query.core.setdefault(term, index.idf(term))
                 query.alternatives[term] = frozenset({term}) | related.get(term, frozenset())
                 for other in related.get(term, ()):
@@ -117,10 +155,16 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
             term, confidence = corrected
         query.terms[term] = max(query.terms.get(term, 0.0), confidence)
         query.core.setdefault(term, index.idf(term))
+        sequence.append(term)
+        if term in index.names and looks_like_name:
+            query.names.append(term)
         query.alternatives[term] = frozenset({term}) | related.get(term, frozenset())
         for other in related.get(term, ()):
             if other not in query.terms:
                 query.terms[other] = RELATED_WEIGHT
+    for pair in bigrams(sequence):
+        if index.has_term(pair):
+            query.terms[pair] = BIGRAM_WEIGHT
     for token in words(context):
         if token.folded not in STOP_WORDS and index.has_term(token.term):
             query.terms.setdefault(token.term, CONTEXT_WEIGHT)

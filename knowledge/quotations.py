@@ -54,7 +54,7 @@ def _name_candidates(sentence: str, common_words: Container[str]) -> list[tuple[
     return found
 
 
-def _reporting_verb(sentence: str) -> re.Match[str] | None:
+def reporting_verb(sentence: str) -> re.Match[str] | None:
     for match in _WORD.finditer(sentence):
         if match.group(0).lower() in REPORTING_VERBS:
             return match
@@ -80,7 +80,7 @@ def _subject_before(sentence: str, verb_start: int, common_words: Container[str]
     return None
 
 
-def _pronoun_subject(sentence: str, verb_start: int) -> bool:
+def pronoun_subject(sentence: str, verb_start: int) -> bool:
     before = [w.lower() for w in _WORD.findall(sentence[:verb_start])]
     while before and before[-1].endswith("ly"):
         before.pop()
@@ -93,10 +93,10 @@ def find_speaker(
     """Name of whoever an introduction sentence says is speaking, or "" when it does not say."""
     if not introduction:
         return ""
-    verb = _reporting_verb(introduction)
+    verb = reporting_verb(introduction)
     if verb is None:
         return ""
-    if _pronoun_subject(introduction, verb.start()):
+    if pronoun_subject(introduction, verb.start()):
         earlier = [s for s in split_sentences(preceding_text) if s != introduction]
         for sentence in reversed(earlier[-2:]):
             names = _name_candidates(sentence, common_words)

@@ -39,6 +39,13 @@ STOP_WORDS: frozenset[str] = frozenset(
     no nor not only own same so than too very s t can will just don now d ll m o re ve y
     also us upon whose whom tell explain describe said say says according did does
     """.split()
+) | frozenset(
+    # Light verbs of questions ("how did X get rid of", "what made X"): no topic in them.
+    """
+    get gets got getting make makes made making become becomes became happen happens
+    happened take takes took taken give gives gave given go goes went gone come comes
+    came know knew known think thought mean meant
+    """.split()
 )
 
 _STEMMER = snowballstemmer.stemmer("english")
