@@ -22,6 +22,8 @@ MIN_COVERAGE = 0.5
 """Share of the question's weighted content words the answer must contain (calibrated on dev)."""
 SHORT_SENTENCE_WORDS = 15
 """A best sentence shorter than this is shown with the one after it."""
+_APPOSITIVE = re.compile(r"^,\s*(a|an|the|as|who|which|[A-Z][\w-]*[’']s)\b")
+_COPULA = re.compile(r"^(was|is|were|became|served)\b")
 _PRONOUN_START = re.compile(r"^[“‘\"(]*\s*(he|she|they|it|this|these|his|her|their)\b", re.I)
 _YEAR = re.compile(
     r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b[0-9]{1,2}(st|nd|rd|th)? (January|February|March|April|May|June|July|August|September|October|November|December)\b",
@@ -85,13 +87,13 @@ def _sentence_scores(sentences: list[str], query: Query, index: SearchIndex) -> 
     return scores
 
 
-def _defines(sentence: str, query: Query) -> bool:
+def defines(sentence: str, query: Query) -> bool:
     """A sentence that says who or what a name of the question is: "Kirov, as head of…",
     "Nin, a founder of…", "Kirov was…"."""
-    for token in words(sentence):
+    for position, token in enumerate(words(sentence)):
         if token.term in query.names:
             rest = sentence[token.end :].lstrip("’'s ")
-            if re.match(r"^(,\s*(a|an|the|as|who|which)\b|(was|is|were|became)\b)", rest):
+            if _APPOSITIVE.match(rest) or (position < 3 and _COPULA.match(rest)):
                 return True
     return False
 
@@ -112,12 +114,15 @@ def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
         return passage.text
     pattern = _type_pattern(query.answer_type)
     scores = _sentence_scores(sentences, query, index)
+    # For "when"/"how many": a date beside the asked-about event ("his death in 1926") first.
+    typed = [
+        pattern is not None and bool(pattern.search(sentence)) and _mentions_asked(sentence, query)
+        for sentence in sentences
+    ]
     for i, sentence in enumerate(sentences):
-        if pattern is not None and pattern.search(sentence):
+        if query.is_definition and defines(sentence, query):
             scores[i] *= 1.5
-        if query.is_definition and _defines(sentence, query):
-            scores[i] *= 1.5
-    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    best = max(range(len(sentences)), key=lambda i: (typed[i], scores[i], -i))
     chosen = [best]
     # "He said: …", "This step…": the sentence before says who or what.
     if best > 0 and (_PRONOUN_START.match(sentences[best]) or _pronoun_speaks(sentences[best])):
@@ -137,6 +142,13 @@ def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
         if q.attribution:
             quote = f"{quote} —{q.attribution}"
     return quote
+
+
+def _mentions_asked(text: str, query: Query) -> bool:
+    """Whether the text holds a word of the question other than its names (or a relative)."""
+    present = _terms_of(text)
+    asked = [t for t in query.core if t not in query.names]
+    return any(query.alternatives.get(t, frozenset({t})) & present for t in asked)
 
 
 def _pronoun_speaks(sentence: str) -> bool:
@@ -165,6 +177,11 @@ def judge(query: Query, passage: Passage, quote: str, index: SearchIndex) -> Jud
             query.answer_type or ""
         ]
         return Judgement(coverage, False, False, f"no passage gives {wanted} for this")
+    if query.answer_type:
+        # The date or number must stand in a sentence about what was asked, not beside it.
+        asked = [t for t in query.core if t not in query.names and index.has_term(t)]
+        if asked and not _mentions_asked(quote, query):
+            return Judgement(coverage, False, False, "no passage dates or counts what was asked")
     if coverage < MIN_COVERAGE:
         return Judgement(coverage, True, False, "the texts do not seem to cover this question")
     return Judgement(coverage, True, True, "")

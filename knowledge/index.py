@@ -8,8 +8,10 @@ terms' postings cost, not what the library costs.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
+import math
 import os
 import pickle
 import tempfile
@@ -22,12 +24,12 @@ import numpy as np
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from knowledge.models import Passage
-from knowledge.text import STOP_WORDS, terms, words
+from knowledge.text import STOP_WORDS, split_sentences, terms, words
 
 log = logging.getLogger(__name__)
 
 # Bump when parsing, tokenisation or index layout change: old caches are then ignored.
-INDEX_FORMAT = 7
+INDEX_FORMAT = 11
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,8 @@ class BM25Params:
     """Ranking parameters, chosen by measurement with benchmarks/retrieval.py."""
 
     variant: str = "okapi"
-    k1: float = 1.2
-    b: float = 0.75
+    k1: float = 1.5
+    b: float = 0.9
     delta: float = 0.5  # BM25L / BM25+ only
 
     def build(self, corpus: list[list[str]]) -> BM25Okapi | BM25L | BM25Plus:
@@ -50,15 +52,22 @@ class BM25Params:
 
 
 def bigrams(sequence: Sequence[str]) -> list[str]:
-    """Adjacent content terms as one term ("first head"): rewards words that stand together."""
-    return [f"{a}_{b}" for a, b in zip(sequence, sequence[1:], strict=False)]
+    """Adjacent content terms as one term, in either order ("first head", "Dzerzhinsky’s
+    successor" ~ "succeeded Dzerzhinsky"): rewards words that stand together."""
+    return [pair(a, b) for a, b in zip(sequence, sequence[1:], strict=False)]
+
+
+def pair(a: str, b: str) -> str:
+    return f"{a}_{b}" if a <= b else f"{b}_{a}"
 
 
 def passage_terms(passage: Passage) -> list[str]:
     """What a passage is indexed under: its words and word pairs, its section title, and for
     a quotation who says it, where it is printed and the sentence that introduces it."""
     body = terms(passage.text)
-    result = body + bigrams(body) + terms(passage.section_title)
+    result = body + terms(passage.section_title)
+    for sentence in split_sentences(passage.text):
+        result += bigrams(terms(sentence))
     if passage.quotation is not None:
         q = passage.quotation
         result += terms(f"{q.speaker} {q.attribution} {q.introduction}")
@@ -102,8 +111,26 @@ class SearchIndex:
                 if len(token.folded) >= 4 and token.folded not in STOP_WORDS:
                     self.surface_terms.setdefault(token.folded, token.term)
         self.names = _name_terms(passages)
+        self.vocabulary = sorted(term for term in self.postings if "_" not in term)
         self.size = len(corpus)
         self.max_idf = max(self.bm25.idf.values(), default=1.0)
+
+    def family(self, term: str) -> list[str]:
+        """Library terms derived from the same root ("succeed" -> "successor", "success").
+
+        Snowball removes inflections, not derivations; a shared prefix of most of the word
+        catches the derivations a question and a text so often differ by."""
+        if len(term) < 5 or not term.isalpha():
+            return []
+        prefix = term[: max(5, math.ceil(0.7 * len(term)))]
+        start = bisect.bisect_left(self.vocabulary, prefix)
+        found = []
+        for candidate in self.vocabulary[start : start + 50]:
+            if not candidate.startswith(prefix):
+                break
+            if candidate != term:
+                found.append(candidate)
+        return found
 
     def has_term(self, term: str) -> bool:
         return term in self.postings

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from knowledge.answering import judge, quote_has_type, select_quote
+from knowledge.answering import defines, judge, quote_has_type, select_quote
 from knowledge.errors import QueryError, UnknownReference
 from knowledge.index import (
     BM25Params,
@@ -327,8 +327,10 @@ def _prefer_complete(hits: list[Hit], query: Query) -> list[Hit]:
         if hit.score < floor:
             return False
         quoted = {t.term for t in words(hit.quote)}
-        return quote_has_type(hit.quote, query.answer_type) and all(
-            name in quoted for name in query.names
+        return (
+            quote_has_type(hit.quote, query.answer_type)
+            and all(name in quoted for name in query.names)
+            and (not query.is_definition or defines(hit.quote, query))
         )
 
     best = next((hit for hit in hits if complete(hit)), None)

@@ -15,12 +15,13 @@ from importlib import resources
 
 from rapidfuzz import fuzz, process
 
-from knowledge.index import SearchIndex, bigrams
+from knowledge.index import SearchIndex, pair
 from knowledge.text import STOP_WORDS, fold, stem, words
 
 RELATED_WEIGHT = 0.35
 CONTEXT_WEIGHT = 0.3
 BIGRAM_WEIGHT = 0.5
+FAMILY_WEIGHT = 0.5
 MIN_FUZZY_SCORE = 80.0
 _QUOTED = re.compile(r"[\"“‘']{1,2}([^\"“”‘’']{8,})[\"”’']{1,2}")
 
@@ -127,6 +128,7 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
     # In a question typed all in lower case, capitals say nothing about what is a name.
     cased = any(t.surface[:1].isupper() for t in tokens[1:])
     sequence: list[str] = []
+    families: dict[str, list[str]] = {}
     for position, token in enumerate(tokens):
         if token.folded in STOP_WORDS:
             continue
@@ -158,13 +160,22 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
         sequence.append(term)
         if term in index.names and looks_like_name:
             query.names.append(term)
-        query.alternatives[term] = frozenset({term}) | related.get(term, frozenset())
+            family: list[str] = []
+        else:
+            family = index.family(term)
+        families[term] = family
+        for other in family:
+            query.terms.setdefault(other, FAMILY_WEIGHT)
+        query.alternatives[term] = frozenset({term, *family}) | related.get(term, frozenset())
         for other in related.get(term, ()):
             if other not in query.terms:
                 query.terms[other] = RELATED_WEIGHT
-    for pair in bigrams(sequence):
-        if index.has_term(pair):
-            query.terms[pair] = BIGRAM_WEIGHT
+    for first, second in zip(sequence, sequence[1:], strict=False):
+        for a in (first, *families.get(first, ())):
+            for b in (second, *families.get(second, ())):
+                key = pair(a, b)
+                if index.has_term(key):
+                    query.terms[key] = BIGRAM_WEIGHT
     for token in words(context):
         if token.folded not in STOP_WORDS and index.has_term(token.term):
             query.terms.setdefault(token.term, CONTEXT_WEIGHT)

@@ -1,0 +1,286 @@
+"""The `histbot` command: ask the texts offline, or run the Discord bot.
+
+    histbot ask "who succeeded Dzerzhinsky?"        quote, citation and alternatives
+    histbot ask --json -  < questions.txt           one JSON object per question line
+    histbot search "Yezhov purge"                   ranked passages
+    histbot passage guardians:3.9 --context 1       a passage (and its neighbours)
+    histbot sources                                 the texts, their sections and sizes
+    histbot run | histbot sync                      the Discord bot (needs DISCORD_TOKEN)
+
+Errors are one line on stderr and a non-zero exit code: 2 for bad input, 1 for a library
+or configuration that cannot be used. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, SourceError
+
+EXIT_OK, EXIT_UNUSABLE, EXIT_BAD_INPUT = 0, 1, 2
+JSON_RESULTS = 5
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _width() -> int:
+    return max(40, min(100, shutil.get_terminal_size((88, 20)).columns))
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(
+        textwrap.fill(line, _width(), initial_indent=indent, subsequent_indent=indent)
+        for line in text.splitlines()
+        if line.strip()
+    )
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+        raise CliError(f"invalid setting {where}: {first.get('msg')}", EXIT_UNUSABLE) from None
+
+
+def _load_library(settings: Settings) -> Library:
+    try:
+        return Library.load(settings.sources_dir, cache_dir=settings.index_cache_dir)
+    except SourceError as exc:
+        raise CliError(f"cannot load the texts: {exc}", EXIT_UNUSABLE) from None
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    return {
+        "ref": hit.ref,
+        "score": hit.score,
+        "text": hit.passage.text,
+        "quote": hit.quote,
+        "citation": hit.citation,
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "reason": answer.reason,
+        "results": [hit_json(hit) for hit in answer.hits[:JSON_RESULTS]],
+    }
+
+
+def render_answer(answer: Answer) -> str:
+    lines: list[str] = []
+    best = answer.best
+    if best is not None:
+        lines.append(_wrap(f"“{best.quote.strip('“”')}”"))
+        lines.append(_wrap(f"— {best.citation}  [{best.ref}]", "  "))
+        others = answer.alternatives
+        heading = "Other matches:"
+    else:
+        lines.append(_wrap(f"Not in the sources: {answer.reason}."))
+        if answer.closest_sections:
+            titles = "; ".join(
+                f"{s.title or 'opening'} ({s.first_ref})" for s in answer.closest_sections
+            )
+            lines.append(_wrap(f"Closest sections: {titles}", "  "))
+        others = answer.hits
+        heading = "Closest passages (they do not answer the question):"
+    if others:
+        lines.append("")
+        lines.append(heading)
+        lines.extend(_hit_line(number, hit) for number, hit in enumerate(others, start=2))
+    return "\n".join(lines)
+
+
+def _hit_line(number: int, hit: Hit) -> str:
+    quote = hit.quote if len(hit.quote) <= 160 else hit.quote[:157].rsplit(" ", 1)[0] + "…"
+    return _wrap(f"{number}. [{hit.ref}] {quote}", "   ").replace("   ", f"{'':3}", 1)
+
+
+def render_passage(passage: Passage, *, focus: bool = True) -> str:
+    marker = "»" if focus else " "
+    header = f"{marker} [{passage.ref}] {passage.citation}"
+    return f"{_wrap(header)}\n{_wrap(passage.text, '    ')}"
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def _ask_one(library: Library, question: str) -> Answer:
+    try:
+        return library.answer(question)
+    except QueryError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _questions(lines: Iterable[str]) -> Iterable[str]:
+    for line in lines:
+        yield line.rstrip("\n")
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+    library = _load_library(_load_settings())
+    if args.question == "-":
+        for question in _questions(sys.stdin):
+            try:
+                record = answer_json(library.answer(question))
+            except QueryError as exc:
+                record = {"question": question, "answered": False, "error": str(exc), "results": []}
+            if args.json:
+                print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
+            else:
+                print(f"? {question}", file=out)
+                if "error" in record:
+                    print(f"  error: {record['error']}", file=out)
+                else:
+                    print(render_answer(library.answer(question)) + "\n", file=out)
+        return EXIT_OK
+    answer = _ask_one(library, args.question)
+    if args.json:
+        print(json.dumps(answer_json(answer), ensure_ascii=False), file=out)
+    else:
+        print(render_answer(answer), file=out)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    library = _load_library(_load_settings())
+    try:
+        hits = library.search(args.terms, limit=args.limit)
+    except QueryError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False), file=out)
+    elif not hits:
+        print("No passage matches.", file=out)
+    else:
+        for number, hit in enumerate(hits, start=1):
+            print(_hit_line(number, hit), file=out)
+            print(_wrap(f"— {hit.citation}", "     "), file=out)
+    return EXIT_OK
+
+
+def cmd_passage(args: argparse.Namespace, out: TextIO) -> int:
+    library = _load_library(_load_settings())
+    try:
+        passage = library.passage(args.ref)
+        shown = library.neighbours(passage.ref, args.context, args.context)
+    except KnowledgeError as exc:
+        suggestions = getattr(exc, "suggestions", ())
+        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+        raise CliError(f"{exc}{hint}") from None
+    print("\n\n".join(render_passage(p, focus=p == passage) for p in shown), file=out)
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, out: TextIO) -> int:
+    library = _load_library(_load_settings())
+    for source in library.sources:
+        sections = library.sections(source.id)
+        count = sum(s.passage_count for s in sections)
+        title = f"{source.title}: {source.subtitle}" if source.subtitle else source.title
+        print(f"{source.id}  {title}  ({count} passages)", file=out)
+        details = ", ".join(v for v in (source.author, source.publication, source.year) if v)
+        if details:
+            print(f"    {details}", file=out)
+        for section in sections:
+            name = section.title or "(opening)"
+            print(f"    §{section.number:<3} {name}  [{section.passage_count}]", file=out)
+    return EXIT_OK
+
+
+def _bot_settings() -> Settings:
+    settings = _load_settings()
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise CliError(
+            "DISCORD_TOKEN is not set: put the bot token in the environment or in .env "
+            "(see README, 'Running the bot')",
+            EXIT_UNUSABLE,
+        )
+    return settings
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _bot_settings()
+    from bot.app import run_bot  # the Discord layer is only imported when it is used
+
+    run_bot(settings)
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _bot_settings()
+    from bot.app import sync_commands
+
+    sync_commands(settings)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="histbot",
+        description="Answers questions about historical texts with the exact quote and citation.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer a question from the texts")
+    ask.add_argument("question", help='the question, or "-" to read one question per line')
+    ask.add_argument("--json", action="store_true", help="print JSON (one object per question)")
+    ask.set_defaults(handler=cmd_ask)
+
+    search = commands.add_parser("search", help="rank passages for some words")
+    search.add_argument("terms")
+    search.add_argument("--limit", type=int, default=5, choices=range(1, 26), metavar="1-25")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_search)
+
+    passage = commands.add_parser("passage", help="show a passage by its reference")
+    passage.add_argument("ref", help="e.g. guardians:3.9 (or 3.9 with one source)")
+    passage.add_argument("--context", type=int, default=0, choices=range(0, 6), metavar="0-5")
+    passage.set_defaults(handler=cmd_passage)
+
+    sources = commands.add_parser("sources", help="list the texts and their sections")
+    sources.set_defaults(handler=cmd_sources)
+
+    run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    run.set_defaults(handler=cmd_run)
+    sync = commands.add_parser("sync", help="sync slash commands to Discord and exit")
+    sync.set_defaults(handler=cmd_sync)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args, out or sys.stdout)
+    except CliError as exc:
+        print(f"histbot: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
