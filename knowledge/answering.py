@@ -25,9 +25,9 @@ SHORT_SENTENCE_WORDS = 15
 _APPOSITIVE = re.compile(r"^,\s*(a|an|the|as|who|which|[A-Z][\w-]*[’']s)\b")
 _COPULA = re.compile(r"^(was|is|were|became|served)\b")
 _PRONOUN_START = re.compile(r"^[“‘\"(]*\s*(he|she|they|it|this|these|his|her|their)\b", re.I)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _YEAR = re.compile(
-    r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b[0-9]{1,2}(st|nd|rd|th)? (January|February|March|April|May|June|July|August|September|October|November|December)\b",
-    re.I,
+    rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b[0-9]{{1,2}}(st|nd|rd|th)? ({_MONTHS})\b", re.I
 )
 _NUMBER = re.compile(
     r"\b[0-9][0-9,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"

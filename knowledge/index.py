@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -54,7 +55,7 @@ class BM25Params:
 def bigrams(sequence: Sequence[str]) -> list[str]:
     """Adjacent content terms as one term, in either order ("first head", "Dzerzhinsky’s
     successor" ~ "succeeded Dzerzhinsky"): rewards words that stand together."""
-    return [pair(a, b) for a, b in zip(sequence, sequence[1:], strict=False)]
+    return [pair(a, b) for a, b in itertools.pairwise(sequence)]
 
 
 def pair(a: str, b: str) -> str:

@@ -245,7 +245,8 @@ class Library:
             raise QueryError("the question is empty")
         if len(cleaned) > MAX_QUERY_CHARS:
             raise QueryError(
-                f"the question is too long ({len(cleaned):,} characters; the limit is {MAX_QUERY_CHARS:,})"
+                f"the question is too long ({len(cleaned):,} characters; "
+                f"the limit is {MAX_QUERY_CHARS:,})"
             )
         if not any(True for _ in words(cleaned)):
             raise QueryError("the question has no words to search for")
@@ -311,9 +312,9 @@ class Library:
         seen: list[SectionInfo] = []
         for hit in hits:
             for info in self._sections:
-                if (info.source_id, info.number) == (hit.passage.source_id, hit.passage.section):
-                    if info not in seen:
-                        seen.append(info)
+                same = (info.source_id, info.number) == (hit.passage.source_id, hit.passage.section)
+                if same and info not in seen:
+                    seen.append(info)
         return tuple(seen[:3])
 
 

@@ -8,6 +8,7 @@ and the kind of answer the question wants (a date, a number, a measure).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -170,7 +171,7 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
         for other in related.get(term, ()):
             if other not in query.terms:
                 query.terms[other] = RELATED_WEIGHT
-    for first, second in zip(sequence, sequence[1:], strict=False):
+    for first, second in itertools.pairwise(sequence):
         for a in (first, *families.get(first, ())):
             for b in (second, *families.get(second, ())):
                 key = pair(a, b)
