@@ -1,0 +1,100 @@
+"""/ask: the quote that answers a question, its citation, and buttons to read around it.
+
+`render_answer(answer)` is the one way an Answer becomes a message (embed + view); the
+mention handler and the study extension use it so every answer looks the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import rendering
+from bot.app import cooldown
+from bot.exts import HistButton, make_view
+from knowledge import MAX_QUERY_CHARS, Answer, Hit, QueryError
+
+if TYPE_CHECKING:
+    from bot.app import HistBot
+
+log = logging.getLogger(__name__)
+
+
+def render_answer(answer: Answer) -> tuple[discord.Embed, discord.ui.View | None]:
+    """An Answer as a message: the quote embed (or "not found") and its buttons."""
+    return rendering.answer_embed(answer), make_view(rendering.answer_buttons(answer))
+
+
+def answer_kwargs(answer: Answer) -> dict[str, Any]:
+    """Keyword arguments for send/reply/followup that show an Answer."""
+    embed, view = render_answer(answer)
+    kwargs: dict[str, Any] = {"embed": embed}
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+class OtherMatchesButton(HistButton, template=rendering.OTHERS_TEMPLATE):
+    """An answer's other matches, privately (re-running the question for their quotes)."""
+
+    kind = "others"
+
+    async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
+        refs = rendering.unpack_refs(fields["refs"])
+        embeds = interaction.message.embeds if interaction.message else []
+        question = rendering.question_from_title(embeds[0].title if embeds else "")
+
+        def work() -> tuple[list, dict[str, Hit]]:
+            library = bot.library
+            passages = [library.passage(ref) for ref in refs]
+            hits: dict[str, Hit] = {}
+            if question:
+                try:
+                    hits = {h.ref: h for h in library.search(question, 25)}
+                except QueryError:
+                    hits = {}
+            return passages, hits
+
+        passages, hits = await bot.compute(interaction, work, ephemeral=True)
+        embed = rendering.others_embed(question, passages, hits)
+        specs = [
+            rendering.ButtonSpec("full", f"Open {rendering.short(p.ref)}", rendering.full_id(p.ref))
+            for p in passages[:5]
+        ]
+        kwargs: dict[str, Any] = {"embed": embed, "ephemeral": True}
+        view = make_view(specs)
+        if view is not None:
+            kwargs["view"] = view
+        await bot.send(interaction, **kwargs)
+
+
+class Ask(commands.Cog):
+    def __init__(self, bot: HistBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="ask", description="Ask a question; get the exact quote and citation."
+    )
+    @app_commands.describe(
+        question="Your question about the texts, e.g. who succeeded Dzerzhinsky?",
+        private="Only you see the answer (default: everyone in the channel)",
+    )
+    @cooldown("ask")
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, MAX_QUERY_CHARS],
+        private: bool = False,
+    ) -> None:
+        answer = await self.bot.compute(
+            interaction, self.bot.library.answer, question, 5, "", ephemeral=private
+        )
+        await self.bot.send(interaction, ephemeral=private, **answer_kwargs(answer))
+
+
+async def setup(bot: HistBot) -> None:
+    await bot.add_cog(Ask(bot))
