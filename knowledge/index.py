@@ -37,7 +37,7 @@ INDEX_FORMAT = 11
 class BM25Params:
     """Ranking parameters, chosen by measurement with benchmarks/retrieval.py."""
 
-    variant: str = "okapi"
+    variant: str = "bm25plus"
     k1: float = 1.5
     b: float = 0.9
     delta: float = 0.5  # BM25L / BM25+ only

@@ -228,9 +228,11 @@ class Library:
                 results.append((p.ref, _label(p)))
                 if len(results) >= limit:
                     return results
-        if typed:
+        if any(ch.isalpha() for ch in typed.split(":")[-1]):
             sections = {f"{s.source_id} {s.title}": s for s in self._sections if s.title}
-            for _, _, key in process.extract(typed, sections, scorer=fuzz.WRatio, limit=limit):
+            for key, _, _ in process.extract(
+                typed, list(sections), scorer=fuzz.WRatio, limit=limit
+            ):
                 info = sections[key]
                 pair = (info.first_ref, f"{info.first_ref} — {info.title}")
                 if pair[0] not in {r for r, _ in results}:
@@ -301,7 +303,11 @@ class Library:
             hits = _prefer_complete(hits, query)
         hits = tuple(hits[:limit])
         if not hits:
-            return Answer(question=cleaned, answered=False, reason="nothing in the texts matches")
+            unknown = ", ".join(query.unknown[:3])
+            reason = (
+                f"the texts never mention {unknown}" if unknown else "nothing in the texts matches"
+            )
+            return Answer(question=cleaned, answered=False, reason=reason)
         verdict = judge(query, hits[0].passage, hits[0].quote, self.index)
         sections = self._closest_sections(hits)
         if not verdict.answered:

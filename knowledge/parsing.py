@@ -81,7 +81,7 @@ def _split_units(raw: str) -> list[_Unit]:
     content_lengths = [len(line.strip()) for block in blocks for line in block]
     multi_line = sum(1 for block in blocks if len(block) > 1)
     wrapped = (
-        bool(content_lengths)
+        len(blocks) > 1
         and multi_line >= max(1, len(blocks) // 4)
         and statistics.median(content_lengths) < 100
     )

@@ -67,7 +67,7 @@ class Query:
 
     @property
     def is_empty(self) -> bool:
-        return not self.terms and not self.phrases
+        return not self.core and not self.phrases
 
 
 @lru_cache(maxsize=1)
