@@ -22,7 +22,7 @@ def test_seed_sections_are_the_article_headings(library: Library) -> None:
     ]
     assert library.sources[0].subtitle == "The Degeneration of the Soviet Secret Police"
     # Title and subtitle are the source's, not a paragraph of it.
-    assert not any("Degeneration of the Soviet Secret Police" == p.text for p in library.passages)
+    assert not any(p.text == "Degeneration of the Soviet Secret Police" for p in library.passages)
 
 
 def test_doubled_quote_marks_display_as_curly_quotes(library: Library) -> None:
