@@ -117,8 +117,9 @@ def _sentence_initial(sentence: str, start: int) -> bool:
 def _clean_name(sentence: str, start: int, end: int, lexicon: Lexicon) -> tuple[int, int] | None:
     """Trim function words ("The", "In", "of") off both ends of a name run, and a possessive.
 
-    A sentence-initial word the texts write in lower case elsewhere, or one followed by a
-    connector and never capitalised elsewhere ("Seventeen of Yagoda's ..."), is dropped too.
+    A sentence-initial word the texts write in lower case elsewhere, or one never capitalised
+    elsewhere that precedes a connector or a known name ("Seventeen of Yagoda's ...",
+    "Eventually Yezhov ..."), is dropped too.
     """
     spans = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", sentence[start:end])]
 
@@ -130,7 +131,10 @@ def _clean_name(sentence: str, start: int, end: int, lexicon: Lexicon) -> tuple[
         and _sentence_initial(sentence, spans[0][0])
         and (
             word(spans[0]) in lexicon.common
-            or (word(spans[0]) not in lexicon.proper and word(spans[1]) in STOP_WORDS)
+            or (
+                word(spans[0]) not in lexicon.proper
+                and (word(spans[1]) in STOP_WORDS or word(spans[1]) in lexicon.proper)
+            )
         )
     ):
         spans = spans[1:]
@@ -243,26 +247,46 @@ class _Candidate:
     term: Term
 
 
-def _vocabulary(passages: Iterable[Passage], lexicon: Lexicon) -> dict[TermKind, dict[str, str]]:
-    """Every key term of the texts by kind: folded key -> first spelling seen."""
-    vocabulary: dict[TermKind, dict[str, str]] = {kind: {} for kind in TermKind}
+@dataclass(slots=True)
+class _Vocabulary:
+    """Every key term of the texts by kind (folded key -> first spelling seen), and how
+    often each is preceded by "the": "the Cheka", "the GPU" (institutions) against
+    "Trotsky", "Lithuania" (people and places) — a general cue for plausible distractors."""
+
+    terms: dict[TermKind, dict[str, str]]
+    articled: dict[str, list[int]]
+
+    def article_share(self, text: str) -> float:
+        the, total = self.articled.get(_key(text), [0, 0])
+        return the / total if total else 0.0
+
+
+_THE_BEFORE = re.compile(r"\bthe\s*[“‘\"']?\s*$", re.I)
+
+
+def _vocabulary(passages: Iterable[Passage], lexicon: Lexicon) -> _Vocabulary:
+    vocabulary = _Vocabulary({kind: {} for kind in TermKind}, {})
     for passage in passages:
         for sentence in split_sentences(passage.text):
             for term in extract_terms(sentence, lexicon):
-                vocabulary[term.kind].setdefault(_key(term.text), term.text)
+                key = _key(term.text)
+                vocabulary.terms[term.kind].setdefault(key, term.text)
+                counts = vocabulary.articled.setdefault(key, [0, 0])
+                counts[0] += bool(_THE_BEFORE.search(sentence[: term.start]))
+                counts[1] += 1
     return vocabulary
 
 
 def _distractors(
     candidate: _Candidate,
-    vocabulary: dict[TermKind, dict[str, str]],
+    vocabulary: _Vocabulary,
     rng: random.Random,
 ) -> list[str] | None:
     answer = candidate.term.text
     answer_words = _word_keys(answer)
     sentence_key = _key(candidate.sentence)
     options = []
-    for key, text in sorted(vocabulary[candidate.term.kind].items()):
+    for key, text in sorted(vocabulary.terms[candidate.term.kind].items()):
         if key == _key(answer) or key in sentence_key:
             continue
         if answer_words & _word_keys(text):
@@ -270,11 +294,19 @@ def _distractors(
         options.append(text)
     if len(options) < CHOICES - 1:
         return None
-    # Prefer terms shaped like the answer (same number of words, similar length), so that
-    # the odd one out does not give the answer away; break ties at random.
+    # Prefer terms used like the answer (with or without "the"), then shaped like it (same
+    # number of words, similar length), so the odd one out does not give the answer away;
+    # break ties at random.
     words = len(answer.split())
+    articled = vocabulary.article_share(answer) >= 0.5
     rng.shuffle(options)
-    options.sort(key=lambda t: (abs(len(t.split()) - words), abs(len(t) - len(answer)) // 6))
+    options.sort(
+        key=lambda t: (
+            (vocabulary.article_share(t) >= 0.5) != articled,
+            abs(len(t.split()) - words),
+            abs(len(t) - len(answer)) // 6,
+        )
+    )
     chosen: list[str] = []
     for option in options:
         if all(_word_keys(option).isdisjoint(_word_keys(c)) or option == c for c in chosen):
