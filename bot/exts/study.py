@@ -32,7 +32,6 @@ from bot.exts import HistButton
 from bot.exts.ask import answer_kwargs
 from bot.rendering import (
     CONTENT_LIMIT,
-    DESCRIPTION_LIMIT,
     FIELD_VALUE_LIMIT,
     REF_PATTERN,
     TITLE_LIMIT,
@@ -57,7 +56,7 @@ from bot.storage import (
     Vote,
 )
 from knowledge import Answer, Passage, QueryError, UnknownReference
-from knowledge.quiz import make_quiz
+from knowledge.quiz import BLANK, make_quiz
 
 if TYPE_CHECKING:
     from bot.app import HistBot
@@ -111,11 +110,16 @@ def quiz_embed(quiz: QuizRecord, number: int) -> discord.Embed:
     lines = [f"**{LETTERS[i]}.** {clean(choice)}" for i, choice in enumerate(quiz.choices)]
     embed = discord.Embed(
         title=f"Quiz {number}: fill in the blank",
-        description=fit(quiz.cloze, DESCRIPTION_LIMIT - 400) + "\n\n" + "\n".join(lines),
+        description=cloze_text(quiz.cloze) + "\n\n" + "\n".join(lines),
         colour=QUIZ_COLOUR,
     )
     embed.set_footer(text=f"histbot · from ref {quiz.ref} · each member answers once")
     return embed
+
+
+def cloze_text(cloze: str, limit: int = 3000) -> str:
+    """The cloze sentence, escaped, with its blank shown as a code span."""
+    return "`_____`".join(clean(part) for part in cloze[:limit].split(BLANK))
 
 
 def quiz_view(quiz: QuizRecord) -> discord.ui.View:
@@ -316,7 +320,12 @@ class StudyCog(commands.Cog, name="Study"):
         channel_id = interaction.channel_id or 0
         session = await self.store.active_session(channel_id)
         if session is None:
-            raise StudyError("There is no study session here. Start one with `/study start`.")
+            raise StudyError("There is no study session here. Start one with /study start.")
+        if in_thread and session.thread_id != channel_id and await self._close_orphan(session):
+            raise StudyError(
+                "This channel's study session thread was deleted, so the session has been "
+                "closed. Start a new one with /study start."
+            )
         if in_thread and session.thread_id != channel_id:
             raise StudyError(
                 f"This channel's study session runs in <#{session.thread_id}>: use it there."
@@ -427,7 +436,7 @@ class StudyCog(commands.Cog, name="Study"):
         if existing is not None and not await self._close_orphan(existing):
             raise StudyError(
                 f"A study session is already running here, in <#{existing.thread_id}> "
-                f"(hosted by {existing.host_name}). End it with `/study end` first."
+                f"(hosted by {existing.host_name}). End it with /study end first."
             )
         await self._defer(interaction)
         if isinstance(channel, discord.Thread):
@@ -501,8 +510,8 @@ class StudyCog(commands.Cog, name="Study"):
         following = await self.bot.run_blocking(self.bot.library.next, from_ref)
         if following is None:
             raise StudyError(
-                "That was the last passage of this text. Jump elsewhere with `/study goto`, "
-                "or finish with `/study end`."
+                "That was the last passage of this text. Jump elsewhere with /study goto, "
+                "or finish with /study end."
             )
         try:
             moved = await self.store.advance(
@@ -517,8 +526,8 @@ class StudyCog(commands.Cog, name="Study"):
         if not moved:
             current = (await self.store.session(session.id)).current_ref
             raise StudyError(
-                f"The session has already moved on to `{current}`: "
-                "use the newest **Next passage** button or `/study next`."
+                f"The session has already moved on to {current}: "
+                "use the newest Next passage button or /study next."
             )
         await self._show(interaction, session, following)
 
@@ -612,6 +621,8 @@ class StudyCog(commands.Cog, name="Study"):
     async def _session_question(self, message: discord.Message) -> tuple[StudySession, str] | None:
         if message.author.bot or not isinstance(message.channel, discord.Thread):
             return None
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return None
         me = self.bot.user
         if me is None:
             return None
@@ -680,7 +691,7 @@ class StudyCog(commands.Cog, name="Study"):
         if question is None:
             raise StudyError(
                 "The passages read so far have no names, dates or numbers to quiz on: "
-                "read on with `/study next`, then try again."
+                "read on with /study next, then try again."
             )
         try:
             record, previous = await self.store.add_quiz(
@@ -740,7 +751,7 @@ class StudyCog(commands.Cog, name="Study"):
         self._require_host(interaction, session, "reveal the quiz")
         open_quiz = await self.store.open_quiz(session.id)
         if open_quiz is None:
-            raise StudyError("There is no open quiz. Start one with `/study quiz`.")
+            raise StudyError("There is no open quiz. Start one with /study quiz.")
         closed = await self.store.close_quiz(open_quiz.id)
         number = [q.id for q in await self.store.quizzes(session.id)].index(closed.id) + 1
         await self.bot.send(
