@@ -16,13 +16,14 @@ state is in the database, so they keep working after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from bot.app import HistBot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STUDY_COLOUR = discord.Colour(0x6B46C1)
 QUIZ_COLOUR = discord.Colour(0xD69E2E)
@@ -332,14 +334,25 @@ class StudyCog(commands.Cog, name="Study"):
             )
         return session
 
+    async def _soon(
+        self, interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool = False
+    ) -> T:
+        """Await `work` (database and library calls); if it takes a while, defer first so
+        the interaction is acknowledged within Discord's 3 seconds."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.bot.defer_after)
+        if not done:
+            await self._defer(interaction, ephemeral=ephemeral)
+        return await task
+
     async def _defer(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
         if not interaction.response.is_done():
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
             interaction.extras[_deferred_key()] = "private" if ephemeral else "public"
 
     async def _thread_exists(self, thread_id: int) -> bool:
-        if self.bot.get_channel(thread_id) is not None:
-            return True
+        # Ask Discord, not the cache: a thread deleted while the bot was offline (or
+        # without the event reaching it) is still in the cache.
         try:
             await self.bot.fetch_channel(thread_id)
         except discord.NotFound:
@@ -358,15 +371,12 @@ class StudyCog(commands.Cog, name="Study"):
             )
         return True
 
-    async def _show(
-        self, interaction: discord.Interaction, session: StudySession, passage: Passage
-    ) -> None:
+    async def _passage_message(self, session: StudySession, passage: Passage) -> dict[str, Any]:
         following = await self.bot.run_blocking(self.bot.library.next, passage.ref)
-        await self.bot.send(
-            interaction,
-            embed=study_passage_embed(passage, session),
-            view=next_view(session, passage, following is not None),
-        )
+        return {
+            "embed": study_passage_embed(passage, session),
+            "view": next_view(session, passage, following is not None),
+        }
 
     # -- autocomplete ----------------------------------------------------------------------
 
@@ -431,13 +441,17 @@ class StudyCog(commands.Cog, name="Study"):
                 f"{src.title} — section {info.number}" + (f" “{info.title}”" if info.title else ""),
             )
 
-        source_id, number, first_ref, heading = await self.bot.run_blocking(resolve)
-        existing = await self.store.active_session(channel.id)
-        if existing is not None and not await self._close_orphan(existing):
-            raise StudyError(
-                f"A study session is already running here, in <#{existing.thread_id}> "
-                f"(hosted by {existing.host_name}). End it with /study end first."
-            )
+        async def check() -> tuple[str, int, str, str]:
+            resolved = await self.bot.run_blocking(resolve)
+            existing = await self.store.active_session(channel.id)
+            if existing is not None and not await self._close_orphan(existing):
+                raise StudyError(
+                    f"A study session is already running here, in <#{existing.thread_id}> "
+                    f"(hosted by {existing.host_name}). End it with /study end first."
+                )
+            return resolved
+
+        source_id, number, first_ref, heading = await self._soon(interaction, check())
         await self._defer(interaction)
         if isinstance(channel, discord.Thread):
             thread = channel
@@ -501,12 +515,16 @@ class StudyCog(commands.Cog, name="Study"):
     @study.command(name="next", description="Show the next passage of the session's text")
     @app_commands.guild_only()
     async def next_(self, interaction: discord.Interaction) -> None:
-        session = await self._here(interaction)
-        await self._advance(interaction, session, session.current_ref)
+        async def work() -> dict[str, Any]:
+            session = await self._here(interaction)
+            return await self._advance(interaction, session, session.current_ref)
+
+        await self.bot.send(interaction, **await self._soon(interaction, work()))
 
     async def _advance(
         self, interaction: discord.Interaction, session: StudySession, from_ref: str
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Move the session from `from_ref` to the next passage (once); the message to post."""
         following = await self.bot.run_blocking(self.bot.library.next, from_ref)
         if following is None:
             raise StudyError(
@@ -529,16 +547,19 @@ class StudyCog(commands.Cog, name="Study"):
                 f"The session has already moved on to {current}: "
                 "use the newest Next passage button or /study next."
             )
-        await self._show(interaction, session, following)
+        return await self._passage_message(session, following)
 
     async def press_next(self, interaction: discord.Interaction, session_id: int, ref: str) -> None:
-        try:
-            session = await self.store.session(session_id)
-        except NotFound:
-            raise StudyError("This study session no longer exists.") from None
-        if not session.active:
-            raise StudyError("This study session has ended.")
-        await self._advance(interaction, session, ref)
+        async def work() -> dict[str, Any]:
+            try:
+                session = await self.store.session(session_id)
+            except NotFound:
+                raise StudyError("This study session no longer exists.") from None
+            if not session.active:
+                raise StudyError("This study session has ended.")
+            return await self._advance(interaction, session, ref)
+
+        await self.bot.send(interaction, **await self._soon(interaction, work()))
         if interaction.message is not None:
             try:  # the old button has done its job; nothing breaks if this fails
                 await interaction.message.edit(view=None)
@@ -549,6 +570,11 @@ class StudyCog(commands.Cog, name="Study"):
     @app_commands.describe(ref="A passage reference such as 3.2 or guardians:3.2")
     @app_commands.guild_only()
     async def goto(self, interaction: discord.Interaction, ref: str) -> None:
+        await self.bot.send(
+            interaction, **await self._soon(interaction, self._goto(interaction, ref))
+        )
+
+    async def _goto(self, interaction: discord.Interaction, ref: str) -> dict[str, Any]:
         session = await self._here(interaction)
 
         def resolve() -> Passage:
@@ -567,7 +593,7 @@ class StudyCog(commands.Cog, name="Study"):
             )
         except SessionClosed:
             raise StudyError("This study session has ended.") from None
-        await self._show(interaction, session, passage)
+        return await self._passage_message(session, passage)
 
     @goto.autocomplete("ref")
     async def _goto_ref(self, interaction: discord.Interaction, current: str):
@@ -675,6 +701,11 @@ class StudyCog(commands.Cog, name="Study"):
     @study.command(name="quiz", description="A question on the passages read so far")
     @app_commands.guild_only()
     async def quiz(self, interaction: discord.Interaction) -> None:
+        await self.bot.send(
+            interaction, **await self._soon(interaction, self._new_quiz(interaction))
+        )
+
+    async def _new_quiz(self, interaction: discord.Interaction) -> dict[str, Any]:
         session = await self._here(interaction)
         refs = await self.store.read_refs(session.id)
         asked = await self.store.quizzes(session.id)
@@ -706,9 +737,14 @@ class StudyCog(commands.Cog, name="Study"):
         if previous is not None:
             embeds.append(reveal_embed(previous, number - 1, await self.store.votes(previous.id)))
         embeds.append(quiz_embed(record, number))
-        await self.bot.send(interaction, embeds=embeds, view=quiz_view(record))
+        return {"embeds": embeds, "view": quiz_view(record)}
 
     async def press_choice(self, interaction: discord.Interaction, quiz: int, choice: int) -> None:
+        text = await self._soon(interaction, self._vote(interaction, quiz, choice), ephemeral=True)
+        await self.bot.send(interaction, content=text, ephemeral=True)
+
+    async def _vote(self, interaction: discord.Interaction, quiz: int, choice: int) -> str:
+        """Record a member's answer; the private reply (verdict, quote and citation)."""
         try:
             record = await self.store.quiz(quiz)
         except NotFound:
@@ -731,8 +767,7 @@ class StudyCog(commands.Cog, name="Study"):
             ) from None
         except SessionClosed:
             text = f"This quiz is closed. The answer was **{clean(record.answer)}**:\n{reveal}"
-            await self.bot.send_private(interaction, fit(text, CONTENT_LIMIT, lambda t: t))
-            return
+            return fit(text, CONTENT_LIMIT, lambda t: t)
         if vote.correct:
             head = f"✅ Right: **{clean(record.answer)}**."
         else:
@@ -740,13 +775,14 @@ class StudyCog(commands.Cog, name="Study"):
                 f"❌ Not this time: you chose {clean(record.choices[choice])}; "
                 f"the answer is **{clean(record.answer)}**."
             )
-        await interaction.response.send_message(
-            fit(f"{head}\n{reveal}", CONTENT_LIMIT, lambda t: t), ephemeral=True
-        )
+        return fit(f"{head}\n{reveal}", CONTENT_LIMIT, lambda t: t)
 
     @study.command(name="reveal", description="Close the open quiz and show its answer")
     @app_commands.guild_only()
     async def reveal(self, interaction: discord.Interaction) -> None:
+        await self.bot.send(interaction, **await self._soon(interaction, self._reveal(interaction)))
+
+    async def _reveal(self, interaction: discord.Interaction) -> dict[str, Any]:
         session = await self._here(interaction)
         self._require_host(interaction, session, "reveal the quiz")
         open_quiz = await self.store.open_quiz(session.id)
@@ -754,15 +790,16 @@ class StudyCog(commands.Cog, name="Study"):
             raise StudyError("There is no open quiz. Start one with /study quiz.")
         closed = await self.store.close_quiz(open_quiz.id)
         number = [q.id for q in await self.store.quizzes(session.id)].index(closed.id) + 1
-        await self.bot.send(
-            interaction, embed=reveal_embed(closed, number, await self.store.votes(closed.id))
-        )
+        return {"embed": reveal_embed(closed, number, await self.store.votes(closed.id))}
 
     @study.command(name="scores", description="The session's quiz scoreboard")
     @app_commands.guild_only()
     async def scores(self, interaction: discord.Interaction) -> None:
-        session = await self._here(interaction)
-        lines = scoreboard_lines(await self.store.scoreboard(session.id))
+        async def work() -> list[str]:
+            session = await self._here(interaction)
+            return scoreboard_lines(await self.store.scoreboard(session.id))
+
+        lines = await self._soon(interaction, work())
         embed = discord.Embed(
             title="Scoreboard",
             description="\n".join(lines) or "No quiz answers yet: try `/study quiz`.",

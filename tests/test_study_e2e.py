@@ -1,0 +1,277 @@
+"""Study sessions end to end: the real discord.py client against the loopback stand-in.
+
+A whole session with several members (start, next, questions, a quiz with concurrent votes,
+end with the Markdown transcript), a restart in the middle (old buttons keep working, the
+transcript stays complete), permissions and the bad inputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.app import HistBot
+from bot.settings import Settings
+from bot.storage import SqliteSessionStore
+from knowledge import Library
+from tests.standin.harness import Discord, Msg, Reply
+from tests.standin.server import StandinConfig
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _multipart_uploads(monkeypatch):
+    """Work around the stand-in looking for aiohttp.web.BodyPartReader (it is
+    aiohttp.BodyPartReader); harmless once the stand-in is fixed."""
+    import aiohttp
+    import aiohttp.web
+
+    if not hasattr(aiohttp.web, "BodyPartReader"):
+        monkeypatch.setattr(aiohttp.web, "BodyPartReader", aiohttp.BodyPartReader, raising=False)
+
+
+@pytest.fixture
+async def discord():
+    harness = await Discord.start(StandinConfig(heartbeat_interval_ms=5000))
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+def make_settings(tmp_path: Path, discord: Discord) -> Settings:
+    return Settings(
+        _env_file=None,
+        discord_token="standin-token",
+        discord_api_base=discord.api_base,
+        sources_dir=REPO / "seeds",
+        data_dir=tmp_path / "data",
+        ask_cooldown_seconds=0,
+        search_cooldown_seconds=0,
+        message_content=True,
+    )
+
+
+async def start_bot(discord: Discord, settings: Settings, library: Library) -> HistBot:
+    bot = HistBot(settings, library=library)
+    await discord.start_client(bot)
+    return bot
+
+
+def text_of(reply: Reply | Msg) -> str:
+    return reply.text
+
+
+def private(reply: Reply) -> str:
+    """The text of an interaction's answer, which must be visible only to its user."""
+    messages = reply.messages
+    assert messages, f"no answer: {reply!r}"
+    assert all(m.ephemeral for m in messages), [m.raw.get("flags") for m in messages]
+    return "\n".join(m.text for m in messages)
+
+
+def session_thread(discord: Discord, reply: Reply) -> int:
+    match = re.search(r"<#(\d+)>", reply.text)
+    assert match, reply.text
+    return int(match.group(1))
+
+
+def last_bot_message(discord: Discord, channel: int) -> Msg:
+    messages = [m for m in discord.bot_messages(channel) if not m.ephemeral]
+    assert messages
+    return messages[-1]
+
+
+async def test_whole_session_with_restart(discord, tmp_path, library):
+    settings = make_settings(tmp_path, discord)
+    bot = await start_bot(discord, settings, library)
+    alice, bob, carol = discord.alice, discord.bob, discord.mod
+    dave = await discord.add_member("dave")
+
+    # -- start: a new thread with the first passage of section 3 -----------------------------
+    started = await discord.slash(
+        "study start", user=alice, channel=discord.channel, source="guardians", section="3"
+    )
+    assert not started.messages[0].ephemeral
+    thread = session_thread(discord, started)
+    assert any(int(t["id"]) == thread for t in discord.threads(discord.channel))
+    first = last_bot_message(discord, thread)
+    assert "guardians:3.1" in first.text
+    assert "From Guardians to Executioners, section 3" in first.text
+    assert first.button_labels == ["Next passage"]
+
+    # A second session in the same channel, or in the session's thread, is refused.
+    again = await discord.slash("study start", user=bob, channel=discord.channel)
+    assert "already running" in private(again)
+    again = await discord.slash("study start", user=bob, channel=thread)
+    assert "already running" in private(again)
+
+    # -- reading on: the button (once), then /study next ------------------------------------
+    stale_copy = Msg(discord.server, copy.deepcopy(first.raw))  # what a slow client still shows
+    pressed = await discord.click(first, "Next passage", user=bob)
+    assert "guardians:3.2" in pressed.text
+    assert first.button_labels == []  # the used button is taken off its message
+    stale = await discord.click(stale_copy, "Next passage", user=carol)
+    assert "already moved on to guardians:3.2" in private(stale)
+    nxt = await discord.slash("study next", user=alice, channel=thread)
+    assert "guardians:3.3" in nxt.text
+    assert nxt.button_labels == ["Next passage"]
+
+    # -- questions: /study ask, a mention, a plain message (message content on) -------------
+    asked = await discord.slash(
+        "study ask", user=bob, channel=thread, question="Who was the first head of the Cheka?"
+    )
+    assert "Dzerzhinsky" in asked.text
+    replies = await discord.say(
+        "What was Dzerzhinsky called?", user=carol, channel=thread, mention_bot=True
+    )
+    assert replies and replies[0].embeds
+    replies = await discord.say("When was the Cheka established?", user=alice, channel=thread)
+    assert replies and replies[0].embeds
+    # Outside a session thread, a plain message without a mention is left alone.
+    assert (
+        await discord.say("just chatting", user=bob, channel=discord.channel2, expect_reply=False)
+        == []
+    )
+
+    # -- a quiz: four choices, concurrent votes, each member counted once -------------------
+    quiz = await discord.slash("study quiz", user=alice, channel=thread)
+    labels = quiz.button_labels
+    assert len(labels) == 4 and [label[:2] for label in labels] == ["A.", "B.", "C.", "D."]
+    assert "`_____`" in quiz.text
+    async with SqliteSessionStore(settings.database_path) as peek:
+        session = await peek.active_session(thread)
+        assert session is not None
+        record = (await peek.quizzes(session.id))[-1]
+    right = labels[record.answer_index]
+    wrong = labels[(record.answer_index + 1) % 4]
+    votes = await asyncio.gather(
+        discord.click(quiz, right, user=alice),
+        discord.click(quiz, wrong, user=bob),
+        discord.click(quiz, right, user=bob),
+        discord.click(quiz, right, user=carol),
+    )
+    assert "Right" in private(votes[0])
+    bob_texts = [private(votes[1]), private(votes[2])]
+    assert sum("already answered" in t for t in bob_texts) == 1, bob_texts
+    assert record.citation in private(votes[0])  # the reveal shows the citation
+    assert "Right" in private(votes[3])
+    twice = await discord.click(quiz, right, user=alice)
+    assert "already answered" in private(twice)
+
+    # The host-only things are refused for others.
+    refused = await discord.slash("study end", user=bob, channel=thread)
+    assert "Only the host" in private(refused)
+
+    # -- restart: stop the bot, start a new one on the same database --------------------------
+    await bot.close()
+    bot = await start_bot(discord, settings, library)
+
+    late_vote = await discord.click(quiz, wrong, user=dave)  # a button from before the restart
+    assert "Not this time" in private(late_vote)
+    resumed = await discord.click(nxt, "Next passage", user=dave)
+    assert "guardians:3.4" in resumed.text
+    scores = await discord.slash("study scores", user=bob, channel=thread)
+    assert "alice — 1/1" in scores.text and "dave — 0/1" in scores.text
+
+    # -- end (a moderator may end someone else's session): summary and transcript ------------
+    ended = await discord.slash("study end", user=carol, channel=thread)
+    assert "Study session ended" in ended.text
+    for name in ("alice", "bob", "carol", "dave"):
+        assert name in ended.text
+    files = [f for m in ended.messages for f in m.files]
+    assert len(files) == 1 and files[0].filename.endswith(".md")
+    transcript = files[0].data.decode()
+    assert transcript.startswith("# Study session: From Guardians to Executioners — section 3")
+    for ref in ("guardians:3.1", "guardians:3.2", "guardians:3.3", "guardians:3.4"):
+        assert f"Read `{ref}`" in transcript
+    assert "**Q:** Who was the first head of the Cheka?" in transcript
+    assert "**Q:** What was Dzerzhinsky called?" in transcript
+    assert "**Q:** When was the Cheka established?" in transcript
+    assert "### Quiz 1" in transcript
+    assert f"**Answer:** {right}" in transcript
+    assert record.sentence in transcript and record.citation in transcript
+    assert transcript.count("✓") == 2 and transcript.count("✗") == 2  # alice, carol; bob, dave
+    assert "| alice | 1 | 1 |" in transcript and "| bob | 0 | 1 |" in transcript
+
+    # After the end: old buttons and commands get a clear answer, nothing changes.
+    closed = await discord.click(quiz, right, user=dave)
+    assert "closed" in private(closed)
+    old_next = await discord.click(resumed, "Next passage", user=alice)
+    assert "ended" in private(old_next)
+    none_here = await discord.slash("study next", user=alice, channel=thread)
+    assert "There is no study session here" in private(none_here)
+    discord.assert_healthy()
+
+
+async def test_bad_inputs(discord, tmp_path, library):
+    settings = make_settings(tmp_path, discord)
+    bot = await start_bot(discord, settings, library)
+    alice, bob = discord.alice, discord.bob
+
+    unknown = await discord.slash("study start", user=alice, source="nosuchtext")
+    assert "No source called 'nosuchtext'" in private(unknown)
+    unknown = await discord.slash("study start", user=alice, source="guardians", section="99")
+    assert "No section" in private(unknown)
+    assert not discord.threads(discord.channel) or all(
+        "Study" not in t["name"] for t in discord.threads(discord.channel)
+    )
+
+    outside = await discord.slash("study quiz", user=alice, channel=discord.channel)
+    assert "There is no study session here" in private(outside)
+
+    # A session started inside an existing thread runs there.
+    started = await discord.slash(
+        "study start", user=alice, channel=discord.thread, section="Cheka"
+    )
+    assert "guardians:3.1" in started.text
+    nxt = await discord.slash("study goto", user=bob, channel=discord.thread, ref="9.9")
+    assert "No passage" in private(nxt)
+    went = await discord.slash("study goto", user=bob, channel=discord.thread, ref="4.2")
+    assert "guardians:4.2" in went.text
+
+    # Ending someone else's session without Manage Threads is refused.
+    refused = await discord.slash("study end", user=bob, channel=discord.thread)
+    assert "Only the host" in private(refused)
+
+    # A session whose thread was deleted (THREAD_DELETE seen): the session is closed, and the
+    # next start in that channel works.
+    started = await discord.slash("study start", user=bob, channel=discord.channel2)
+    thread = session_thread(discord, started)
+    payload = discord.world.channels.pop(thread)
+    await discord.server.dispatch(
+        "THREAD_DELETE",
+        {k: payload[k] for k in ("id", "guild_id", "parent_id", "type")},
+        guild_id=discord.guild_id,
+    )
+    store = bot.get_cog("Study").store
+    await discord.server.wait_until(
+        lambda: ended_reason(settings, thread) == "thread deleted", 5, "the session to be closed"
+    )
+    assert await store.active_session(discord.channel2.id) is None
+    restarted = await discord.slash("study start", user=alice, channel=discord.channel2)
+    second = session_thread(discord, restarted)
+    assert second != thread
+
+    # A thread deleted while the bot was not looking (no event): noticed on the next command.
+    discord.world.channels.pop(second)
+    orphan = await discord.slash("study next", user=alice, channel=discord.channel2)
+    assert "thread was deleted" in private(orphan)
+    assert ended_reason(settings, second) == "thread deleted"
+    again = await discord.slash("study start", user=alice, channel=discord.channel2)
+    assert session_thread(discord, again) not in (thread, second)
+    discord.assert_healthy()
+
+
+def ended_reason(settings: Settings, thread: int) -> str | None:
+    with sqlite3.connect(settings.database_path) as db:
+        row = db.execute(
+            "SELECT end_reason FROM sessions WHERE thread_id = ?", (thread,)
+        ).fetchone()
+    return row[0] if row else None
