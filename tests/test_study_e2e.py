@@ -25,17 +25,6 @@ from tests.standin.server import StandinConfig
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _multipart_uploads(monkeypatch):
-    """Work around the stand-in looking for aiohttp.web.BodyPartReader (it is
-    aiohttp.BodyPartReader); harmless once the stand-in is fixed."""
-    import aiohttp
-    import aiohttp.web
-
-    if not hasattr(aiohttp.web, "BodyPartReader"):
-        monkeypatch.setattr(aiohttp.web, "BodyPartReader", aiohttp.BodyPartReader, raising=False)
-
-
 @pytest.fixture
 async def discord():
     harness = await Discord.start(StandinConfig(heartbeat_interval_ms=5000))
