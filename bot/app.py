@@ -254,6 +254,8 @@ class HistBot(commands.Bot):
                 text = "Easy there — you can do that again in a moment."
         elif isinstance(original, UnknownReference):
             text = error_text(str(original), original.suggestions)
+            if not original.suggestions:
+                text += "\nStart typing in `ref` to pick from a list, or see `/sources`."
         elif isinstance(original, KnowledgeError):
             text = error_text(str(original))
             if isinstance(original, QueryError) and command in ("ask", "search"):

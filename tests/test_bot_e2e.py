@@ -1,0 +1,527 @@
+"""End to end: the real discord.py client (HistBot) against the loopback Discord stand-in.
+
+Every test asserts what a person in the channel (or the clicker alone) would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import GENERIC_ERROR, HistBot
+from bot.settings import Settings
+from knowledge import Library
+from tests.conftest import SEEDS
+from tests.standin import Discord, Reply
+from tests.standin.plugin import discord, standin_config  # noqa: F401  (fixtures)
+
+EPHEMERAL = 1 << 6
+StartBot = Callable[..., Awaitable[HistBot]]
+
+
+@pytest.fixture
+def start_bot(discord: Discord, library: Library, tmp_path: Path) -> StartBot:  # noqa: F811
+    """Start a HistBot on the stand-in; keyword arguments change its settings."""
+
+    async def start(**changes: Any) -> HistBot:
+        values: dict[str, Any] = {
+            "discord_token": "fake",
+            "discord_api_base": discord.api_base,
+            "sources_dir": SEEDS,
+            "data_dir": tmp_path,
+            "ask_cooldown_seconds": 0,
+            "search_cooldown_seconds": 0,
+            "dev_guild_ids": [],
+            "sync_commands_on_start": True,
+        }
+        values.update(changes)
+        bot = HistBot(Settings(**values), library=library)
+        await discord.start_client(bot, "fake")
+        return bot
+
+    return start
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> HistBot:
+    return await start_bot()
+
+
+def fields(reply: Reply | Any, index: int = 0) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in reply.embeds[index].get("fields", [])}
+
+
+def assert_silent(reply: Reply | Any) -> None:
+    """Nothing the bot sent can ping anyone."""
+    assert reply.allowed_mentions is not None
+    assert reply.allowed_mentions.get("parse") == []
+    assert reply.pinged_user_ids == []
+
+
+# -- start-up -----------------------------------------------------------------------------------
+
+
+async def test_start_up_syncs_the_commands(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    commands = {c["name"]: c for c in discord.commands()}
+    assert {"ask", "search", "passage", "sources", "random", "help"} <= set(commands)
+    ask = commands["ask"]
+    assert ask["description"].startswith("Ask a question")
+    question, private = ask["options"]
+    assert (question["name"], question["type"], question["required"]) == ("question", 3, True)
+    assert (question["min_length"], question["max_length"]) == (1, 1000)
+    assert (private["name"], private["type"], private.get("required", False)) == (
+        "private",
+        5,
+        False,
+    )
+    ref = commands["passage"]["options"][0]
+    assert ref["autocomplete"] is True and ref["max_length"] == 100
+    assert commands["search"]["options"][0]["max_length"] == 1000
+    assert set(ask["contexts"]) == {0, 1, 2}
+    assert discord.commands(guild=True) == []
+    discord.assert_healthy()
+
+
+async def test_dev_guild_sync_is_instant(discord: Discord, start_bot: StartBot) -> None:  # noqa: F811
+    await start_bot(dev_guild_ids=[discord.guild_id])
+    names = {c["name"] for c in discord.commands(guild=True)}
+    assert {"ask", "search", "passage"} <= names
+
+
+# -- /ask ---------------------------------------------------------------------------------------
+
+
+async def test_ask_answers_with_quote_citation_and_buttons(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    reply = await discord.slash("ask", question="who was Yagoda?")
+    assert reply.ack_type == 4 and not reply.ephemeral
+    embed = reply.embeds[0]
+    assert embed["title"] == "who was Yagoda?"
+    assert embed["description"].startswith("> ")
+    assert "**Yagoda**" in embed["description"]
+    info = fields(reply)
+    assert info["Citation"].startswith("From Guardians to Executioners, section ")
+    assert ", paragraph " in info["Citation"]
+    assert "/passage ref:guardians:" in info["Reference"]
+    assert "ref guardians:" in embed["footer"]["text"]
+    assert reply.button_labels == ["Full passage", "Context", "Other matches"]
+    assert_silent(reply)
+    discord.assert_healthy()
+
+
+async def test_ask_privately(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("ask", question="who was Yagoda?", private=True)
+    assert reply.ephemeral and reply.flags & EPHEMERAL
+    assert "Yagoda" in reply.embeds[0]["description"]
+
+
+async def test_everyone_in_a_question_pings_nobody(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    role = f"<@&{discord.moderator_role_id}>"
+    question = f"@everyone @here {role} {discord.bob.mention} who was Yagoda?"
+    reply = await discord.slash("ask", question=question)
+    assert_silent(reply)
+    text = reply.text
+    assert "@everyone" not in text and "@here" not in text
+    assert role not in text and discord.bob.mention not in text
+    assert "who was Yagoda?" in text
+
+
+async def test_quotations_cite_whom_they_quote(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("ask", question="what did Khrushchev say about Beria?")
+    assert "quoting Khrushchev" in fields(reply)["Citation"]
+
+
+async def test_full_passage_context_and_other_matches(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    answer = await discord.slash("ask", question="who was Yagoda?")
+    ref = answer.embeds[0]["footer"]["text"].split("ref ")[1].split(" ")[0]
+    passage = bot.library.passage(ref)
+
+    full = await discord.click(answer, "Full passage", user=discord.bob)
+    assert full.ephemeral
+    assert full.embeds[0]["title"] == passage.section_title
+    assert passage.text[:40] in full.embeds[0]["description"]
+    assert fields(full)["Citation"] == passage.citation
+    previous, following = bot.library.previous(ref), bot.library.next(ref)
+    assert full.button_labels == [f"◀ {previous.short_ref}", f"{following.short_ref} ▶"]
+
+    # Paging inside one's own private copy edits it in place.
+    moved = await discord.click(full, f"{following.short_ref} ▶", user=discord.bob)
+    assert moved.ack_type == 7
+    assert f"ref {following.ref}" in moved.embeds[0]["footer"]["text"]
+
+    context = await discord.click(answer, "Context")
+    assert context.ephemeral
+    text = context.embeds[0]["description"]
+    assert f"`{previous.ref}`" in text and f"`{ref}`" in text and f"`{following.ref}`" in text
+    assert text.index("**Before**") < text.index("**This passage**") < text.index("**After**")
+
+    others = await discord.click(answer, "Other matches")
+    assert others.ephemeral
+    assert others.embeds[0]["title"].startswith("Other matches")
+    assert "**1.**" in others.embeds[0]["description"]
+    assert ref not in [b["label"].removeprefix("Open ") for b in others.buttons]
+    assert others.button_labels and all(b.startswith("Open ") for b in others.button_labels)
+    discord.assert_healthy()
+
+
+async def test_not_answered_offers_closest_places(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("ask", question="when did Stalin invade Poland?")
+    embed = reply.embeds[0]
+    assert embed["title"] == "Not found in the texts"
+    assert "not an answer" in embed["description"]
+    assert "Closest sections" in fields(reply)
+    assert "Closest passages (not answers)" in fields(reply)
+    assert "Full passage" not in reply.button_labels
+    assert reply.button_labels and all(b.startswith("Open ") for b in reply.button_labels)
+    opened = await discord.click(reply, reply.button_labels[0])
+    assert opened.ephemeral and "ref guardians:" in opened.embeds[0]["footer"]["text"]
+
+
+async def test_texts_that_never_mention_it(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("ask", question="What did Napoleon say at Waterloo?")
+    assert reply.embeds[0]["title"] == "Not found in the texts"
+    assert "Napoleon" in reply.embeds[0]["description"]
+
+
+async def test_unusable_question_is_answered_privately(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    reply = await discord.slash("ask", question="what was it?")
+    assert reply.ephemeral
+    assert reply.content.startswith("The question has only common words")
+    assert [m for m in discord.bot_messages(discord.channel) if not m.ephemeral] == []
+
+
+async def test_slow_answer_is_deferred_then_shown(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    bot.defer_after = 0
+    reply = await discord.slash("ask", question="who was Yagoda?")
+    assert reply.ack_type == 5
+    assert not reply.loading and not reply.ephemeral
+    assert "Yagoda" in reply.embeds[0]["description"]
+    assert reply.button_labels == ["Full passage", "Context", "Other matches"]
+    discord.assert_healthy()
+
+
+async def test_error_after_a_public_deferral_stays_private(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    bot.defer_after = 0
+    reply = await discord.slash("ask", question="what was it?")
+    assert reply.ack_type == 5
+    assert reply.deleted  # the public "thinking…" is gone
+    assert reply.followups[0].ephemeral
+    assert "only common words" in reply.followups[0].content
+
+
+async def test_cooldown_gets_a_friendly_private_message(
+    discord: Discord,  # noqa: F811
+    start_bot: StartBot,
+) -> None:
+    await start_bot(ask_cooldown_seconds=60, search_cooldown_seconds=60)
+    first = await discord.slash("ask", question="who was Yagoda?")
+    assert not first.ephemeral
+    second = await discord.slash("ask", question="who was Beria?")
+    assert second.ephemeral and "Easy there" in second.content
+    other_user = await discord.slash("ask", question="who was Beria?", user=discord.bob)
+    assert not other_user.ephemeral
+    search = await discord.slash("search", query="Beria")
+    assert not search.ephemeral
+    again = await discord.slash("search", query="Beria")
+    assert again.ephemeral and "Easy there" in again.content
+    mention = await discord.say("who was Beria?", mention_bot=True)
+    assert "Easy there" in mention[0].content
+
+
+async def test_failing_handler_gets_a_short_private_error(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("index on fire")
+
+    monkeypatch.setattr(bot.library, "answer", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.app"):
+        reply = await discord.slash("ask", question="who was Yagoda?")
+    assert reply.ephemeral and reply.content == GENERIC_ERROR
+    assert "index on fire" not in reply.content
+    record = next(r for r in caplog.records if r.exc_info)
+    assert "index on fire" in str(record.exc_info[1])
+    discord.assert_healthy()
+
+
+async def test_failing_button_gets_a_short_private_error(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answer = await discord.slash("ask", question="who was Yagoda?")
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("passages on fire")
+
+    monkeypatch.setattr(bot.library, "passage", broken)
+    reply = await discord.click(answer, "Context")
+    assert reply.ephemeral and reply.content == GENERIC_ERROR
+
+
+# -- /search ------------------------------------------------------------------------------------
+
+
+async def test_search_pages_only_for_the_invoker(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("search", query="Stalin")
+    first = reply.embeds[0]
+    assert first["title"] == "Search: Stalin"
+    assert "**1.**" in first["description"] and "**6.**" not in first["description"]
+    assert first["footer"]["text"].startswith("histbot · page 1/")
+    assert reply.button_labels == ["◀ Previous", "Next ▶"]
+    assert reply.buttons[0]["disabled"] is True
+
+    stranger = await discord.click(reply, "Next ▶", user=discord.bob)
+    assert stranger.ephemeral and "Only the person who searched" in stranger.content
+    assert reply.embeds[0]["footer"]["text"].startswith("histbot · page 1/")
+
+    turned = await discord.click(reply, "Next ▶")
+    assert turned.ack_type == 7
+    assert "**6.**" in turned.embeds[0]["description"]
+    assert "page 2/" in turned.embeds[0]["footer"]["text"]
+    back = await discord.click(reply, "◀ Previous")
+    assert "page 1/" in back.embeds[0]["footer"]["text"]
+    discord.assert_healthy()
+
+
+async def test_search_buttons_are_disabled_when_the_view_times_out(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    bot.view_timeout = 0.3
+    reply = await discord.slash("search", query="Stalin")
+    assert not reply.buttons[1]["disabled"]
+    await discord.server.wait_until(
+        lambda: all(b.get("disabled") for b in reply.buttons), 5.0, "buttons to be disabled"
+    )
+    assert reply.edited
+
+
+async def test_search_with_nothing_found(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("search", query="Waterloo Napoleon")
+    assert reply.ephemeral
+    assert "Nothing in the texts matches" in reply.embeds[0]["description"]
+
+
+# -- /passage and autocomplete ------------------------------------------------------------------
+
+
+async def test_passage_with_previous_and_next(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("passage", ref="3.9")
+    assert not reply.ephemeral
+    passage = bot.library.passage("guardians:3.9")
+    assert reply.embeds[0]["title"] == "Dzerzhinsky and the Cheka"
+    assert reply.embeds[0]["description"].startswith("With Menzhinsky gone")
+    assert fields(reply)["Citation"] == passage.citation
+    assert reply.button_labels == ["◀ 3.8", "4.1 ▶"]
+
+    # Someone else's click does not change the message for everyone: they get a private copy.
+    peek = await discord.click(reply, "4.1 ▶", user=discord.bob)
+    assert peek.ephemeral and "ref guardians:4.1" in peek.embeds[0]["footer"]["text"]
+    assert "ref guardians:3.9" in reply.embeds[0]["footer"]["text"]
+
+    moved = await discord.click(reply, "4.1 ▶")
+    assert moved.ack_type == 7
+    assert "ref guardians:4.1" in reply.embeds[0]["footer"]["text"]
+    assert reply.button_labels == ["◀ 3.9", "4.2 ▶"]
+
+
+async def test_first_passage_has_no_previous(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("passage", ref="guardians:1.1")
+    assert reply.buttons[0]["disabled"] is True
+    assert reply.buttons[1]["disabled"] is False
+
+
+async def test_unknown_reference_shows_suggestions(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("passage", ref="guardians:3.99")
+    assert reply.ephemeral
+    assert reply.content.startswith("No passage")
+    assert "Did you mean" in reply.content and "`guardians:3.9`" in reply.content
+    vague = await discord.slash("passage", ref="not a reference")
+    assert vague.ephemeral and "/sources" in vague.content
+
+
+async def test_autocomplete_references_and_titles(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    choices = await discord.autocomplete("passage", "ref", "3.")
+    assert 1 <= len(choices) <= 25
+    assert all(c["value"].startswith("guardians:3.") for c in choices)
+    assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+
+    by_title = await discord.autocomplete("passage", "ref", "kirov")
+    assert by_title[0]["value"] == "guardians:4.1"
+    assert "Kirov" in by_title[0]["name"]
+
+    everything = await discord.autocomplete("passage", "ref", "")
+    assert len(everything) == 25
+
+
+# -- /sources, /random, /help -------------------------------------------------------------------
+
+
+async def test_sources(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("sources")
+    embed = reply.embeds[0]
+    assert embed["title"] == "From Guardians to Executioners"
+    assert "51 passages" in embed["description"] or "passages" in embed["description"]
+    assert "Section 3 “Dzerzhinsky and the Cheka” — 9 passages" in embed["description"]
+
+
+async def test_random_is_a_study_prompt(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    import random
+
+    bot.rng = random.Random(7)
+    expected = bot.library.random_passage(random.Random(7))
+    reply = await discord.slash("random")
+    embed = reply.embeds[0]
+    assert embed["title"].startswith("Study prompt")
+    assert f"ref {expected.ref}" in embed["footer"]["text"]
+    assert fields(reply)["Citation"] == expected.citation
+    assert "Discuss" in fields(reply)
+    assert reply.button_labels[0] == "Context"
+
+
+async def test_help(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("help")
+    assert reply.ephemeral
+    info = fields(reply)
+    assert "/ask" in info["Commands"] and "/passage" in info["Commands"]
+    assert "How to cite" in info
+
+
+# -- messages: mentions, follow-ups, DMs, threads -----------------------------------------------
+
+
+async def test_mention_asks_a_question(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    (reply,) = await discord.say("who was Yagoda?", mention_bot=True)
+    assert reply.embeds[0]["title"] == "who was Yagoda?"
+    assert "**Yagoda**" in reply.embeds[0]["description"]
+    assert reply.button_labels == ["Full passage", "Context", "Other matches"]
+    assert reply.reference_id is not None
+    assert_silent(reply)
+    # its buttons work like /ask's
+    full = await discord.click(reply, "Full passage", user=discord.bob)
+    assert full.ephemeral
+
+
+async def test_mention_with_everyone_pings_nobody(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    (reply,) = await discord.say("@everyone who was Yagoda?", mention_bot=True)
+    assert_silent(reply)
+    assert "@everyone" not in reply.text
+
+
+async def test_bare_mention_gets_a_hint(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    (reply,) = await discord.say(discord.bot.mention)
+    assert "Ask me a question" in reply.content
+    assert_silent(reply)
+
+
+async def test_plain_messages_are_ignored(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    assert await discord.say("who was Yagoda?", expect_reply=False) == []
+
+
+async def test_reply_to_an_answer_is_a_follow_up(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (first,) = await discord.say("who was Yagoda?", mention_bot=True)
+    ref = first.embeds[0]["footer"]["text"].split("ref ")[1].split(" ")[0]
+    asked: list[tuple[str, str]] = []
+    answer = bot.library.answer
+
+    def spy(question: str, limit: int = 5, context: str = "") -> Any:
+        asked.append((question, context))
+        return answer(question, limit, context)
+
+    monkeypatch.setattr(bot.library, "answer", spy)
+    (follow_up,) = await discord.say("was he arrested?", reply_to=first)
+    assert asked == [("was he arrested?", bot.library.passage(ref).text)]
+    assert follow_up.reference_id is not None
+    assert follow_up.embeds, follow_up.text
+    assert_silent(follow_up)
+
+
+async def test_reply_without_ping_needs_message_content(
+    discord: Discord,  # noqa: F811
+    start_bot: StartBot,
+) -> None:
+    await start_bot(message_content=False)
+    (first,) = await discord.say("who was Yagoda?", mention_bot=True)
+    silent = await discord.say(
+        "was he arrested?", reply_to=first, reply_ping=False, expect_reply=False
+    )
+    assert silent == []
+
+
+async def test_reply_without_ping_with_message_content(
+    discord: Discord,  # noqa: F811
+    start_bot: StartBot,
+) -> None:
+    await start_bot(message_content=True)
+    (first,) = await discord.say("who was Yagoda?", mention_bot=True)
+    (follow_up,) = await discord.say("was he arrested?", reply_to=first, reply_ping=False)
+    assert follow_up.embeds
+
+
+async def test_claimed_messages_are_left_alone(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    seen: list[int] = []
+
+    async def claim(message: Any) -> bool:
+        seen.append(message.id)
+        return True
+
+    bot.add_message_claim(claim)
+    try:
+        assert await discord.say("who was Yagoda?", mention_bot=True, expect_reply=False) == []
+        assert seen
+    finally:
+        bot.remove_message_claim(claim)
+
+
+async def test_direct_messages(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    dm = discord.dm(discord.alice)
+    reply = await discord.slash("ask", question="who was Yagoda?", channel=dm)
+    assert "Yagoda" in reply.embeds[0]["description"]
+    (answer,) = await discord.say("who was Beria?", channel=dm)
+    assert answer.embeds
+    full = await discord.click(answer, "Full passage")
+    assert full.embeds
+
+
+async def test_threads(discord: Discord, bot: HistBot) -> None:  # noqa: F811
+    reply = await discord.slash("ask", question="who was Yagoda?", channel=discord.thread)
+    assert reply.embeds and reply.channel_id == discord.thread.id
+    (answer,) = await discord.say("who was Beria?", channel=discord.thread, mention_bot=True)
+    assert answer.channel_id == discord.thread.id
+
+
+# -- restarts -----------------------------------------------------------------------------------
+
+
+async def test_buttons_work_after_a_restart(discord: Discord, start_bot: StartBot) -> None:  # noqa: F811
+    first = await start_bot()
+    answer = await discord.slash("ask", question="who was Yagoda?")
+    await first.close()
+    await start_bot()
+    full = await discord.click(answer, "Full passage")
+    assert full.ephemeral and "Yagoda" in full.embeds[0]["description"]
+    await asyncio.sleep(0)
