@@ -266,12 +266,12 @@ class Reply(Msg):
 
     @property
     def messages(self) -> list[Msg]:
-        """The response message (if one was made) followed by every follow-up."""
-        out = (
-            [Msg(self._server, self.raw)]
-            if self.has_message and self.interaction.followup_ids[:1] != [self.id]
-            else []
-        )
+        """The response message (if the callback made one) followed by every follow-up."""
+        record = self.interaction
+        first = record.original_message_id
+        if first is None and record.ack_type in (6, 7):
+            first = record.target_message_id
+        out = [Msg(self._server, self.raw)] if first is not None and self.id == first else []
         return out + self.followups
 
     @property

@@ -2476,7 +2476,7 @@ class StandinServer:
         )
         record.followup_ids.append(int(msg["id"]))
         await self.publish_message(msg, meta)
-        return (200, msg) if req.flag("wait") or "wait" not in req.query else (204, None)
+        return 200, msg  # for interaction follow-ups `wait` is always true (Discord docs)
 
     # ----- channels & messages
 
