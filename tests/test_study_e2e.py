@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -264,3 +268,96 @@ def ended_reason(settings: Settings, thread: int) -> str | None:
             "SELECT end_reason FROM sessions WHERE thread_id = ?", (thread,)
         ).fetchone()
     return row[0] if row else None
+
+
+# discord.py connects a plain (unsharded) client to its default gateway URL: point it at the
+# stand-in, as the harness does in-process, then run the bot exactly as `histbot run` does.
+LAUNCH = """
+import sys, yarl, discord.gateway
+discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv[1])
+from bot.cli import main
+raise SystemExit(main(["run"]))
+"""
+
+
+def bot_process(discord: Discord, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`histbot run` in its own process, pointed at the stand-in."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DISCORD_TOKEN": "standin-token",
+        "DISCORD_API_BASE": discord.api_base,
+        "HISTBOT_SOURCES_DIR": str(REPO / "seeds"),
+        "HISTBOT_DATA_DIR": str(data_dir),
+        "HISTBOT_ASK_COOLDOWN": "0",
+        "HISTBOT_LOG_LEVEL": "WARNING",
+    }
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, discord.gateway_url],
+            cwd=data_dir.parent,  # no stray .env
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_for_process_bot(discord: Discord, identifies: int) -> None:
+    await discord.wait_for_bot(identifies=identifies, timeout=30)
+    await discord.server.wait_until(
+        lambda: len(discord.server.command_syncs) >= identifies, 30, "the command sync"
+    )
+    # discord.py waits for the guilds before on_ready; interactions are handled meanwhile, but
+    # give the new process its GUILD_CREATE before the first click.
+    await discord.server.wait_until(
+        lambda: len(discord.frames(direction="send", t="GUILD_CREATE")) >= identifies,
+        30,
+        "GUILD_CREATE",
+    )
+
+
+async def test_bot_process_killed_mid_session(discord, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log = tmp_path / "bot.log"
+    alice, bob = discord.alice, discord.bob
+    first = bot_process(discord, data_dir, log)
+    try:
+        await wait_for_process_bot(discord, 1)
+        started = await discord.slash("study start", user=alice, channel=discord.channel)
+        thread = session_thread(discord, started)
+        opening = last_bot_message(discord, thread)
+        second_passage = await discord.click(opening, "Next passage", user=alice)
+        assert "guardians:1.2" in second_passage.text
+        quiz = await discord.slash("study quiz", user=alice, channel=thread)
+        assert len(quiz.button_labels) == 4
+        voted = await discord.click(quiz, quiz.button_labels[0], user=alice)
+        assert private(voted)  # acknowledged: alice saw her verdict...
+        first.send_signal(signal.SIGKILL)  # ...and the bot dies right after
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+
+    second = bot_process(discord, data_dir, log)
+    try:
+        await wait_for_process_bot(discord, 2)
+        again = await discord.click(quiz, quiz.button_labels[0], user=alice)
+        assert "already answered" in private(again), log.read_text()
+        bob_vote = await discord.click(quiz, quiz.button_labels[1], user=bob)
+        assert private(bob_vote)
+        moved = await discord.click(second_passage, "Next passage", user=bob)
+        assert "guardians:2.1" in moved.text
+        ended = await discord.slash("study end", user=alice, channel=thread)
+        transcript = next(f for m in ended.messages for f in m.files).data.decode()
+        for ref in ("guardians:1.1", "guardians:1.2", "guardians:2.1"):
+            assert f"Read `{ref}`" in transcript
+        assert re.search(r"Answers: alice: A\. .*; bob: B\. ", transcript), transcript
+    finally:
+        second.terminate()
+        try:
+            second.wait(10)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            second.wait(10)
