@@ -29,6 +29,9 @@ from knowledge.text import STOP_WORDS, split_sentences, terms, words
 
 log = logging.getLogger(__name__)
 
+MAX_CANDIDATES = 5_000
+"""Upper bound (roughly) on passages scored for one question, whatever the library's size."""
+
 # Bump when parsing, tokenisation or index layout change: old caches are then ignored.
 INDEX_FORMAT = 11
 
@@ -144,8 +147,22 @@ class SearchIndex:
         ids = self.postings.get(term)
         return 0 if ids is None else len(ids)
 
-    def candidates(self, query_terms: Iterable[str]) -> np.ndarray:
-        arrays = [self.postings[t] for t in set(query_terms) if t in self.postings]
+    def candidates(self, weighted_terms: dict[str, float]) -> np.ndarray:
+        """Passages worth scoring: those holding the query terms that can add most to a score.
+
+        Terms are taken by the most they can contribute (weight x idf), and their postings
+        gathered until MAX_CANDIDATES; a passage holding only the commonest words of a long
+        question cannot outrank one holding its rare words, so it is not scored at all."""
+        present = [t for t in weighted_terms if t in self.postings and weighted_terms[t] > 0]
+        present.sort(key=lambda t: weighted_terms[t] * self.idf(t), reverse=True)
+        arrays: list[np.ndarray] = []
+        gathered = 0
+        for term in present:
+            postings = self.postings[term]
+            if arrays and gathered + len(postings) > MAX_CANDIDATES:
+                continue
+            arrays.append(postings)
+            gathered += len(postings)
         if not arrays:
             return np.empty(0, dtype=np.int32)
         return np.unique(np.concatenate(arrays))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge.answering import defines, judge, quote_has_type, select_quote
@@ -32,7 +33,7 @@ from knowledge.index import (
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
 from knowledge.query import Query, analyse
 from knowledge.sources import cut_passages, read_manifest, read_text
-from knowledge.text import words
+from knowledge.text import terms, words
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ class Library:
         self.index = index
         self._by_ref = {p.ref: p for p in self.passages}
         self._sections = self._collect_sections()
-        self._phrase_texts: list[str] | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -263,12 +263,18 @@ class Library:
         return [(self.passages[doc_id], score) for doc_id, score in best if score > 0]
 
     def _phrase_bonus(self, phrases: list[str]) -> dict[int, float]:
-        if self._phrase_texts is None:
-            self._phrase_texts = [folded_phrase(p.text) for p in self.passages]
+        """Passages holding a quoted phrase word for word. Only passages that contain every
+        word of the phrase are read, so the cost follows the phrase, not the library."""
         bonus: dict[int, float] = {}
         for phrase in phrases:
-            for doc_id, text in enumerate(self._phrase_texts):
-                if phrase in text:
+            phrase_terms = [t for t in terms(phrase) if self.index.has_term(t)]
+            if not phrase_terms:
+                continue
+            candidates = self.index.postings[phrase_terms[0]]
+            for term in phrase_terms[1:]:
+                candidates = np.intersect1d(candidates, self.index.postings[term])
+            for doc_id in candidates.tolist():
+                if phrase in folded_phrase(self.passages[doc_id].text):
                     bonus[doc_id] = bonus.get(doc_id, 0.0) + PHRASE_BONUS * self.index.max_idf
         return bonus
 
