@@ -213,7 +213,8 @@ def transcript_markdown(
             quiz = by_id.get(int(event.data.get("quiz_id", 0)))
             if quiz is None:
                 continue
-            out += ["", f"### Quiz {numbers[quiz.id]}", "", _md_quote(quiz.cloze), ""]
+            cloze = quiz.cloze.replace(BLANK, f"`{BLANK}`")
+            out += ["", f"### Quiz {numbers[quiz.id]}", "", _md_quote(cloze), ""]
             out += [f"{LETTERS[i]}. {c}" for i, c in enumerate(quiz.choices)]
             out += ["", f"**Answer:** {LETTERS[quiz.answer_index]}. {quiz.answer}", ""]
             out += [_md_quote(quiz.sentence), "", f"— {quiz.citation} (ref `{quiz.ref}`)", ""]
