@@ -350,7 +350,18 @@ def walk_extensions() -> Iterator[str]:
 
 def setup_logging(level: str) -> None:
     """Log to stderr at `level`; discord.py's own logs at INFO at most (never the token)."""
-    discord.utils.setup_logging(level=getattr(logging, level, logging.INFO), root=True)
+    root = logging.getLogger()
+    if not any(getattr(h, "histbot", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.histbot = True  # type: ignore[attr-defined]
+        if discord.utils.stream_supports_colour(handler.stream):
+            handler.setFormatter(discord.utils._ColourFormatter())
+        else:
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s")
+            )
+        root.addHandler(handler)
+    root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("discord").setLevel(max(logging.INFO, getattr(logging, level, 20)))
     logging.getLogger("discord.http").setLevel(logging.WARNING)
 

@@ -16,7 +16,7 @@ import pytest
 from bot.app import GENERIC_ERROR, HistBot
 from bot.settings import Settings
 from knowledge import Library
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, write_sources
 from tests.standin import Discord, Reply
 from tests.standin.plugin import discord, standin_config  # noqa: F401  (fixtures)
 
@@ -28,7 +28,7 @@ StartBot = Callable[..., Awaitable[HistBot]]
 def start_bot(discord: Discord, library: Library, tmp_path: Path) -> StartBot:  # noqa: F811
     """Start a HistBot on the stand-in; keyword arguments change its settings."""
 
-    async def start(**changes: Any) -> HistBot:
+    async def start(*, library: Library = library, **changes: Any) -> HistBot:
         values: dict[str, Any] = {
             "discord_token": "fake",
             "discord_api_base": discord.api_base,
@@ -525,3 +525,72 @@ async def test_buttons_work_after_a_restart(discord: Discord, start_bot: StartBo
     full = await discord.click(answer, "Full passage")
     assert full.ephemeral and "Yagoda" in full.embeds[0]["description"]
     await asyncio.sleep(0)
+
+
+# -- texts with Markdown, mentions and a passage longer than an embed ----------------------------
+
+LONG = " ".join(
+    f"Sentence {i} says that *Stalin* met @everyone at meeting number {i}." for i in range(200)
+)
+AWKWARD_TEXT = f"""The Test Text
+A Subtitle
+Opening paragraph of the text that is long enough to count as prose for the parser here.
+The Long Chapter
+{LONG}
+A short closing paragraph about the _Comintern_ and <@123456789012345678> in 1935.
+"""
+
+
+async def test_long_passages_are_paginated_and_sources_escaped(
+    discord: Discord,  # noqa: F811
+    start_bot: StartBot,
+    tmp_path: Path,
+) -> None:
+    folder = write_sources(tmp_path / "texts", {"test": ("The Test Text", AWKWARD_TEXT)})
+    await start_bot(library=Library.load(folder), sources_dir=folder)
+
+    answer = await discord.slash("ask", question="whom did Stalin meet at meeting number 7?")
+    assert_silent(answer)
+    quote = answer.embeds[0]["description"]
+    assert "@everyone" not in quote and "\\*" in quote
+    assert len(quote) <= 4096
+
+    reply = await discord.slash("passage", ref="test:2.1")
+    assert_silent(reply)
+    first = reply.embeds[0]
+    assert "page 1/" in first["footer"]["text"]
+    assert len(first["description"]) <= 4096
+    assert "\\*Stalin\\*" in first["description"] and "@everyone" not in first["description"]
+    assert reply.button_labels == ["◀ 1.1", "2.2 ▶", "◀ Page", "Page ▶"]
+    assert reply.buttons[2]["disabled"] and not reply.buttons[3]["disabled"]
+    pages = int(first["footer"]["text"].split("page 1/")[1])
+    assert pages >= 3
+
+    turned = await discord.click(reply, "Page ▶")
+    assert turned.ack_type == 7
+    assert "page 2/" in reply.embeds[0]["footer"]["text"]
+    assert not reply.buttons[2]["disabled"]
+
+    closing = await discord.slash("passage", ref="test:2.2")
+    text = closing.embeds[0]["description"]
+    assert "\\_Comintern\\_" in text and "<@123456789012345678>" not in text
+    assert_silent(closing)
+    discord.assert_healthy()
+
+
+# -- `histbot sync` -----------------------------------------------------------------------------
+
+
+async def test_sync_commands_registers_and_exits(discord: Discord, tmp_path: Path) -> None:  # noqa: F811
+    from bot.app import sync_commands
+
+    settings = Settings(
+        discord_token="fake",
+        discord_api_base=discord.api_base,
+        sources_dir=SEEDS,
+        data_dir=tmp_path,
+        dev_guild_ids=[discord.guild_id],
+    )
+    await asyncio.wait_for(asyncio.to_thread(sync_commands, settings), 30)
+    assert {"ask", "search", "passage"} <= {c["name"] for c in discord.commands(guild=True)}
+    assert discord.frames(direction="recv", op=2) == []  # never connected to the gateway
