@@ -329,24 +329,30 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _fields(row: sqlite3.Row, record: type) -> dict[str, Any]:
+    """The row's columns that `record` has (a migration may add columns before code uses them)."""
+    known = record.__dataclass_fields__
+    return {key: row[key] for key in row.keys() if key in known}  # noqa: SIM118
+
+
 def _session(row: sqlite3.Row) -> StudySession:
-    return StudySession(**{key: row[key] for key in row.keys()})  # noqa: SIM118
+    return StudySession(**_fields(row, StudySession))
 
 
 def _quiz(row: sqlite3.Row) -> QuizRecord:
-    values = {key: row[key] for key in row.keys()}  # noqa: SIM118
+    values = _fields(row, QuizRecord)
     values["choices"] = tuple(json.loads(values["choices"]))
     return QuizRecord(**values)
 
 
 def _event(row: sqlite3.Row) -> Event:
-    values = {key: row[key] for key in row.keys()}  # noqa: SIM118
+    values = _fields(row, Event)
     values["data"] = json.loads(values["data"])
     return Event(**values)
 
 
 def _vote(row: sqlite3.Row) -> Vote:
-    values = {key: row[key] for key in row.keys()}  # noqa: SIM118
+    values = _fields(row, Vote)
     values["correct"] = bool(values["correct"])
     return Vote(**values)
 

@@ -75,6 +75,24 @@ async def test_migrates_an_empty_file_and_uses_wal(tmp_path):
         assert await store.schema_version() == SCHEMA_VERSION
 
 
+async def test_a_new_migration_runs_once_on_an_existing_database(tmp_path, monkeypatch):
+    import bot.storage as storage
+
+    path = tmp_path / "histbot.sqlite3"
+    async with SqliteSessionStore(path) as store:
+        session = await start(store)
+    added = (*MIGRATIONS, ("ALTER TABLE sessions ADD COLUMN topic TEXT NOT NULL DEFAULT ''",))
+    monkeypatch.setattr(storage, "MIGRATIONS", added)
+    monkeypatch.setattr(storage, "SCHEMA_VERSION", len(added))
+    for _ in range(2):  # the second opening finds nothing left to do
+        async with SqliteSessionStore(path) as store:
+            assert await store.schema_version() == len(added)
+            assert (await store.session(session.id)).current_ref == "guardians:3.1"
+    with sqlite3.connect(path) as raw:
+        columns = {row[1] for row in raw.execute("PRAGMA table_info(sessions)")}
+    assert "topic" in columns
+
+
 async def test_refuses_a_newer_schema(tmp_path):
     path = tmp_path / "histbot.sqlite3"
     with sqlite3.connect(path) as raw:
