@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -26,6 +28,7 @@ from discord.http import Route
 
 from tests.standin import Discord, InteractionNotAnswered, Perm, StandinConfig
 
+REPO = Path(__file__).resolve().parent.parent
 PASSAGES = ["1.1 The Cheka is founded", "3.1 Beria rises", "3.2 Beria falls", "3.10 The purge ends"]
 
 
@@ -469,3 +472,47 @@ async def test_members_with_permissions(discord: Discord, bot: TinyBot) -> None:
     assert perms & Perm.MANAGE_THREADS and perms & Perm.SEND_MESSAGES
     assert int(record.payload["app_permissions"]) & Perm.MANAGE_THREADS
     await discord.wait_answer(record)
+
+
+async def test_text_frames_when_compression_is_off() -> None:
+    standin = await Discord.start(StandinConfig(heartbeat_interval_ms=500, compress=False))
+    try:
+        await standin.start_client(TinyBot())
+        assert not standin.server.connections[-1].compress
+        assert (
+            standin.server.connections[-1].query["compress"] == "zlib-stream"
+        )  # asked, not granted
+        assert (await standin.slash("quote")).content == "Beria rose in 1938."
+    finally:
+        await standin.stop()
+
+
+async def test_standalone_server_prints_its_urls() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.standin",
+        "--port",
+        "0",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().strip()
+        assert first.startswith("DISCORD_API_BASE=http://127.0.0.1:")
+        api = first.split("=", 1)[1]
+        headers = {"Authorization": "Bot anything"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{api}/gateway/bot", headers=headers) as resp:
+                body = await resp.json()
+                assert resp.headers["Content-Type"] == "application/json"
+                assert "X-RateLimit-Bucket" in resp.headers
+            assert body["url"].startswith("ws://127.0.0.1:") and body["shards"] == 1
+            async with http.get(f"{api}/users/@me") as resp:
+                assert resp.status == 401  # no token, like Discord
+            async with http.get(f"{api}/no/such/route", headers=headers) as resp:
+                assert resp.status == 404 and (await resp.json())["message"] == "404: Not Found"
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
