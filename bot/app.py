@@ -354,12 +354,7 @@ def setup_logging(level: str) -> None:
     if not any(getattr(h, "histbot", False) for h in root.handlers):
         handler = logging.StreamHandler()
         handler.histbot = True  # type: ignore[attr-defined]
-        if discord.utils.stream_supports_colour(handler.stream):
-            handler.setFormatter(discord.utils._ColourFormatter())
-        else:
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s")
-            )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("discord").setLevel(max(logging.INFO, getattr(logging, level, 20)))

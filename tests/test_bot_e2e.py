@@ -460,6 +460,17 @@ async def test_reply_to_an_answer_is_a_follow_up(
     assert_silent(follow_up)
 
 
+async def test_follow_up_with_only_pronouns_is_told_what_to_do(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    (first,) = await discord.say("who was Yagoda?", mention_bot=True)
+    (reply,) = await discord.say("what happened to him?", reply_to=first)
+    assert "only common words" in reply.content
+    assert "In a follow-up, name the person or event you mean." in reply.content
+    assert_silent(reply)
+
+
 async def test_reply_without_ping_needs_message_content(
     discord: Discord,  # noqa: F811
     start_bot: StartBot,

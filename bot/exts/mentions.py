@@ -114,7 +114,10 @@ class Mentions(commands.Cog):
             answer = await self.bot.ask(question, context=context)
         except KnowledgeError as error:
             self.bot.cooldowns.reset("ask", message.author.id)
-            await message.reply(rendering.error_text(str(error)), mention_author=False)
+            text = rendering.error_text(str(error))
+            if earlier:
+                text += "\nIn a follow-up, name the person or event you mean."
+            await message.reply(text, mention_author=False)
             return
         await message.reply(mention_author=False, **answer_kwargs(answer))
 
