@@ -336,7 +336,7 @@ def not_answered_embed(answer: Answer) -> discord.Embed:
             inline=False,
         )
     if answer.hits:
-        lines = [f"`{hit.ref}` — {fit(hit.passage.text, 160)}" for hit in answer.hits[:3]]
+        lines = [f"`{hit.ref}` — {fit(hit.quote, 200)}" for hit in answer.hits[:3]]
         embed.add_field(
             name="Closest passages (not answers)", value=_lines_within(lines), inline=False
         )
