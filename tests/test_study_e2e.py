@@ -86,6 +86,18 @@ async def test_whole_session_with_restart(discord, tmp_path, library):
     bot = await start_bot(discord, settings, library)
     alice, bob, carol = discord.alice, discord.bob, discord.mod
     dave = await discord.add_member("dave")
+    study = next(c for c in discord.commands() if c["name"] == "study")
+    assert study["dm_permission"] is False
+    assert [o["name"] for o in study["options"]] == [
+        "start",
+        "next",
+        "goto",
+        "ask",
+        "quiz",
+        "reveal",
+        "scores",
+        "end",
+    ]
 
     # -- start: a new thread with the first passage of section 3 -----------------------------
     started = await discord.slash(

@@ -270,7 +270,9 @@ class QuizChoiceButton(HistButton, template=QUIZ_TEMPLATE):
 
 class StudyCog(commands.Cog, name="Study"):
     study = app_commands.Group(
-        name="study", description="Read a text together, ask questions, take quizzes"
+        name="study",
+        description="Read a text together, ask questions, take quizzes",
+        guild_only=True,
     )
 
     def __init__(self, bot: HistBot, store: SessionStore | None = None) -> None:
@@ -415,7 +417,6 @@ class StudyCog(commands.Cog, name="Study"):
         source="Which text (default: the first one)",
         section="Section number or title (default: the first section)",
     )
-    @app_commands.guild_only()
     async def start(
         self,
         interaction: discord.Interaction,
@@ -514,7 +515,6 @@ class StudyCog(commands.Cog, name="Study"):
         return await self.section_autocomplete(interaction, current)
 
     @study.command(name="next", description="Show the next passage of the session's text")
-    @app_commands.guild_only()
     async def next_(self, interaction: discord.Interaction) -> None:
         async def work() -> dict[str, Any]:
             session = await self._here(interaction)
@@ -569,7 +569,6 @@ class StudyCog(commands.Cog, name="Study"):
 
     @study.command(name="goto", description="Jump to a passage of the text")
     @app_commands.describe(ref="A passage reference such as 3.2 or guardians:3.2")
-    @app_commands.guild_only()
     async def goto(self, interaction: discord.Interaction, ref: str) -> None:
         await self.bot.send(
             interaction, **await self._soon(interaction, self._goto(interaction, ref))
@@ -629,7 +628,6 @@ class StudyCog(commands.Cog, name="Study"):
 
     @study.command(name="ask", description="Ask the texts a question (recorded in the session)")
     @app_commands.describe(question="Your question, e.g. who succeeded Dzerzhinsky?")
-    @app_commands.guild_only()
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         session = await self._here(interaction)
         retry = self.bot.cooldowns.hit("ask", interaction.user.id, self.bot.cooldown_seconds("ask"))
@@ -700,7 +698,6 @@ class StudyCog(commands.Cog, name="Study"):
     # -- quizzes ---------------------------------------------------------------------------
 
     @study.command(name="quiz", description="A question on the passages read so far")
-    @app_commands.guild_only()
     async def quiz(self, interaction: discord.Interaction) -> None:
         await self.bot.send(
             interaction, **await self._soon(interaction, self._new_quiz(interaction))
@@ -779,7 +776,6 @@ class StudyCog(commands.Cog, name="Study"):
         return fit(f"{head}\n{reveal}", CONTENT_LIMIT, lambda t: t)
 
     @study.command(name="reveal", description="Close the open quiz and show its answer")
-    @app_commands.guild_only()
     async def reveal(self, interaction: discord.Interaction) -> None:
         await self.bot.send(interaction, **await self._soon(interaction, self._reveal(interaction)))
 
@@ -794,7 +790,6 @@ class StudyCog(commands.Cog, name="Study"):
         return {"embed": reveal_embed(closed, number, await self.store.votes(closed.id))}
 
     @study.command(name="scores", description="The session's quiz scoreboard")
-    @app_commands.guild_only()
     async def scores(self, interaction: discord.Interaction) -> None:
         async def work() -> list[str]:
             session = await self._here(interaction)
@@ -821,7 +816,6 @@ class StudyCog(commands.Cog, name="Study"):
         )
 
     @study.command(name="end", description="Close the session: summary and transcript")
-    @app_commands.guild_only()
     async def end(self, interaction: discord.Interaction) -> None:
         session = await self._here(interaction, in_thread=False)
         self._require_host(interaction, session, "end this session")
