@@ -227,6 +227,11 @@ async def test_bad_inputs(discord, tmp_path, library):
     bot = await start_bot(discord, settings, library)
     alice, bob = discord.alice, discord.bob
 
+    offered = await discord.autocomplete("study start", "section", "cheka", source="guardians")
+    assert [c["value"] for c in offered][:1] == ["3"]
+    offered = await discord.autocomplete("study start", "source", "guard")
+    assert [c["value"] for c in offered] == ["guardians"]
+
     unknown = await discord.slash("study start", user=alice, source="nosuchtext")
     assert "No source called 'nosuchtext'" in private(unknown)
     unknown = await discord.slash("study start", user=alice, source="guardians", section="99")
