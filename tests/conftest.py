@@ -9,6 +9,9 @@ import pytest
 
 from knowledge import Library
 
+# The loopback Discord stand-in's fixtures (`discord`, `standin_config`) for every test.
+pytest_plugins = ["tests.standin.plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 
