@@ -240,7 +240,21 @@ async def test_bad_inputs(discord, tmp_path, library):
         "Study" not in t["name"] for t in discord.threads(discord.channel)
     )
 
-    outside = await discord.slash("study quiz", user=alice, channel=discord.channel)
+    # Two members start a session in the same channel at the same moment: one wins.
+    racing = await asyncio.gather(
+        discord.slash("study start", user=alice, channel=discord.channel),
+        discord.slash("study start", user=bob, channel=discord.channel),
+    )
+    won = [r for r in racing if "Study session started" in r.text]
+    lost = [r for r in racing if r not in won]
+    assert len(won) == 1 and len(lost) == 1
+    assert "already running" in private(lost[0])
+    assert len([t for t in discord.threads(discord.channel) if "Study" in t["name"]]) == 1
+    loser = lost[0].interaction.user_id
+    refused = await discord.slash("study end", user=loser, channel=session_thread(discord, won[0]))
+    assert "Only the host" in private(refused)
+
+    outside = await discord.slash("study quiz", user=alice, channel=discord.channel2)
     assert "There is no study session here" in private(outside)
 
     # A session started inside an existing thread runs there.

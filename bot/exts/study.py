@@ -278,6 +278,7 @@ class StudyCog(commands.Cog, name="Study"):
     def __init__(self, bot: HistBot, store: SessionStore | None = None) -> None:
         self.bot = bot
         self.store: SessionStore = store or SqliteSessionStore(bot.settings.database_path)
+        self._starting: dict[int, asyncio.Lock] = {}
 
     async def cog_load(self) -> None:
         await self.store.open()
@@ -454,6 +455,32 @@ class StudyCog(commands.Cog, name="Study"):
             return resolved
 
         source_id, number, first_ref, heading = await self._soon(interaction, check())
+        # One start at a time per channel (a guild's events all reach one shard, so this
+        # closes the race between two simultaneous starts; the database's unique index is
+        # the backstop).
+        lock = self._starting.setdefault(channel.id, asyncio.Lock())
+        await self._soon(interaction, lock.acquire())
+        try:
+            existing = await self.store.active_session(channel.id)
+            if existing is not None:
+                raise StudyError(
+                    f"A study session is already running here, in <#{existing.thread_id}> "
+                    f"(hosted by {existing.host_name})."
+                )
+            await self._open(interaction, channel, source_id, number, first_ref, heading)
+        finally:
+            lock.release()
+
+    async def _open(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | discord.Thread,
+        source_id: str,
+        number: int,
+        first_ref: str,
+        heading: str,
+    ) -> None:
+        library = self.bot.library
         await self._defer(interaction)
         if isinstance(channel, discord.Thread):
             thread = channel
