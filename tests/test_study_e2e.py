@@ -17,25 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bot.app import HistBot
 from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
 from tests.standin.harness import Discord, Msg, Reply
-from tests.standin.server import StandinConfig
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def discord():
-    harness = await Discord.start(StandinConfig(heartbeat_interval_ms=5000))
-    try:
-        yield harness
-    finally:
-        await harness.stop()
 
 
 def make_settings(tmp_path: Path, discord: Discord) -> Settings:
