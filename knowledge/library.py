@@ -149,8 +149,14 @@ class Library:
         raise UnknownReference(f"no passage {text!r}", self._suggest(text))
 
     def _suggest(self, text: str) -> tuple[str, ...]:
-        matches = process.extract(text, list(self._by_ref), scorer=fuzz.ratio, limit=3)
-        return tuple(m[0] for m in matches if m[1] >= 50)
+        """Close references: "3.99" -> "guardians:3.9"; compared with and without source."""
+        typed = text.strip().lower()
+        scored = {
+            ref: max(fuzz.ratio(typed, ref), fuzz.ratio(typed, passage.short_ref))
+            for ref, passage in self._by_ref.items()
+        }
+        best = sorted(scored, key=lambda ref: (-scored[ref], self._by_ref[ref].position))
+        return tuple(ref for ref in best[:3] if scored[ref] >= 50)
 
     def neighbours(self, ref: str, before: int = 1, after: int = 1) -> list[Passage]:
         """The passage and those around it in the same source, in reading order."""

@@ -20,7 +20,6 @@ from knowledge.index import SearchIndex, pair
 from knowledge.text import STOP_WORDS, fold, stem, words
 
 RELATED_WEIGHT = 0.35
-CONTEXT_WEIGHT = 0.3
 BIGRAM_WEIGHT = 0.5
 FAMILY_WEIGHT = 0.5
 MIN_FUZZY_SCORE = 80.0
@@ -177,7 +176,21 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
                 key = pair(a, b)
                 if index.has_term(key):
                     query.terms[key] = BIGRAM_WEIGHT
-    for token in words(context):
-        if token.folded not in STOP_WORDS and index.has_term(token.term):
-            query.terms.setdefault(token.term, CONTEXT_WEIGHT)
+    if context:
+        _add_context(query, index, context)
     return query
+
+
+def _add_context(query: Query, index: SearchIndex, context: str) -> None:
+    """A follow-up ("what happened to him?") is about whom the earlier answer was about.
+
+    The name the earlier answer mentions most stands in for the question's pronoun. The
+    answer's other words are left out: they would only find the passage already shown."""
+    context_terms = [t.term for t in words(context) if t.folded not in STOP_WORDS]
+    names = [t for t in context_terms if t in index.names]
+    if names and not query.names:
+        subject = max(dict.fromkeys(names), key=names.count)
+        query.names.append(subject)
+        query.terms[subject] = 1.0
+        query.core.setdefault(subject, index.idf(subject))
+        query.alternatives.setdefault(subject, frozenset({subject}))

@@ -460,14 +460,14 @@ async def test_reply_to_an_answer_is_a_follow_up(
     assert_silent(follow_up)
 
 
-async def test_follow_up_with_only_pronouns_is_told_what_to_do(
+async def test_follow_up_with_only_pronouns_is_about_the_earlier_answer(
     discord: Discord,  # noqa: F811
     bot: HistBot,
 ) -> None:
     (first,) = await discord.say("who was Yagoda?", mention_bot=True)
     (reply,) = await discord.say("what happened to him?", reply_to=first)
-    assert "only common words" in reply.content
-    assert "In a follow-up, name the person or event you mean." in reply.content
+    assert reply.embeds, reply.content
+    assert "Yagoda" in reply.embeds[0]["description"]
     assert_silent(reply)
 
 
