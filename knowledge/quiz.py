@@ -216,7 +216,7 @@ def extract_terms(sentence: str, lexicon: Lexicon | None = None) -> list[Term]:
                 or word in STOP_WORDS
                 or word in _MONTH_SET
                 or word in _WEEKDAYS
-                or text.isupper()
+                or sum(ch.isupper() for ch in text) > 1  # "GPU", "SRs", "SDKPiL"
                 or word in lexicon.common
                 or _ADJECTIVE.search(word)
                 or (_sentence_initial(sentence, start) and word not in lexicon.proper)
@@ -249,19 +249,29 @@ class _Candidate:
 
 @dataclass(slots=True)
 class _Vocabulary:
-    """Every key term of the texts by kind (folded key -> first spelling seen), and how
-    often each is preceded by "the": "the Cheka", "the GPU" (institutions) against
-    "Trotsky", "Lithuania" (people and places) — a general cue for plausible distractors."""
+    """Every key term of the texts by kind (folded key -> first spelling seen), and what
+    usually precedes it — general cues for plausible distractors:
+
+    * "the": "the Cheka", "the GPU" (institutions) against "Trotsky", "Lithuania";
+    * a place preposition ("in", "at", "from"...): "in Spain", "from Moscow" (places)
+      against "Stalin", "Zinoviev" (people).
+    """
 
     terms: dict[TermKind, dict[str, str]]
-    articled: dict[str, list[int]]
+    contexts: dict[str, list[int]]
+    """key -> [occurrences after "the", after a place preposition, all occurrences]"""
 
-    def article_share(self, text: str) -> float:
-        the, total = self.articled.get(_key(text), [0, 0])
-        return the / total if total else 0.0
+    def usage(self, text: str) -> tuple[bool, bool]:
+        the, place, total = self.contexts.get(_key(text), [0, 0, 0])
+        if not total:
+            return False, False
+        return the / total >= 0.5, place / total >= 0.34
 
 
 _THE_BEFORE = re.compile(r"\bthe\s*[“‘\"']?\s*$", re.I)
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|at|from|into|across|throughout|near|outside|inside|within|towards?)\s*$", re.I
+)
 
 
 def _vocabulary(passages: Iterable[Passage], lexicon: Lexicon) -> _Vocabulary:
@@ -271,9 +281,11 @@ def _vocabulary(passages: Iterable[Passage], lexicon: Lexicon) -> _Vocabulary:
             for term in extract_terms(sentence, lexicon):
                 key = _key(term.text)
                 vocabulary.terms[term.kind].setdefault(key, term.text)
-                counts = vocabulary.articled.setdefault(key, [0, 0])
-                counts[0] += bool(_THE_BEFORE.search(sentence[: term.start]))
-                counts[1] += 1
+                counts = vocabulary.contexts.setdefault(key, [0, 0, 0])
+                before = sentence[: term.start]
+                counts[0] += bool(_THE_BEFORE.search(before))
+                counts[1] += bool(_PLACE_BEFORE.search(before))
+                counts[2] += 1
     return vocabulary
 
 
@@ -294,15 +306,16 @@ def _distractors(
         options.append(text)
     if len(options) < CHOICES - 1:
         return None
-    # Prefer terms used like the answer (with or without "the"), then shaped like it (same
-    # number of words, similar length), so the odd one out does not give the answer away;
-    # break ties at random.
+    # Prefer terms used like the answer (with or without "the", as a place or not), then
+    # shaped like it (same number of words, similar length), so the odd one out does not
+    # give the answer away; break ties at random.
     words = len(answer.split())
-    articled = vocabulary.article_share(answer) >= 0.5
+    the, place = vocabulary.usage(answer)
     rng.shuffle(options)
     options.sort(
         key=lambda t: (
-            (vocabulary.article_share(t) >= 0.5) != articled,
+            vocabulary.usage(t)[0] != the,
+            vocabulary.usage(t)[1] != place,
             abs(len(t.split()) - words),
             abs(len(t) - len(answer)) // 6,
         )
