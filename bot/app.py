@@ -22,12 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
+import yarl
 from discord import app_commands
 from discord.ext import commands
 
 from bot import exts
 from bot.rendering import error_text
-from bot.settings import Settings
+from bot.searching import Searcher
+from bot.settings import DISCORD_API_V10, Settings
 from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, UnknownReference
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MessageClaim = Callable[[discord.Message], Awaitable[bool]]
 """An extension's claim on a plain message: True means "mine, the mention handler skips it"."""
+AnswerHook = Callable[[discord.Interaction, str, Answer], Awaitable[None]]
+"""Called with each /ask answer before it is sent (a study session records it there)."""
 
 GENERIC_ERROR = "Sorry, something went wrong while handling that. The error has been logged."
 DEFERRED_KEY = "histbot_deferred"
@@ -124,7 +128,10 @@ class HistBot(commands.Bot):
         self.executor = ThreadPoolExecutor(
             max_workers=settings.search_workers, thread_name_prefix="histbot-search"
         )
+        self.searcher: Searcher | None = None
+        """Answers questions and searches (in worker processes when configured)."""
         self.message_claims: list[MessageClaim] = []
+        self.answer_hooks: list[AnswerHook] = []
         self.cooldowns = Cooldowns()
         self.rng = random.Random()
         self.view_timeout: float = 180.0
@@ -146,12 +153,18 @@ class HistBot(commands.Bot):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
 
+    @property
+    def search_engine(self) -> Searcher:
+        if self.searcher is None:
+            self.searcher = Searcher(self.library, self.executor, in_processes=False)
+        return self.searcher
+
     async def ask(self, question: str, context: str = "", limit: int = 5) -> Answer:
         """library.answer off the loop (raises QueryError for an unusable question)."""
-        return await self.run_blocking(self.library.answer, question, limit, context)
+        return await self.search_engine.answer(question, limit, context)
 
     async def search(self, query: str, limit: int = 25) -> list[Hit]:
-        return await self.run_blocking(self.library.search, query, limit)
+        return await self.search_engine.search(query, limit)
 
     async def passage(self, ref: str) -> Passage:
         """library.passage off the loop (raises UnknownReference with suggestions)."""
@@ -185,6 +198,16 @@ class HistBot(commands.Bot):
                 log.exception("message claim %r failed", claim)
         return False
 
+    async def before_answer(
+        self, interaction: discord.Interaction, question: str, answer: Answer
+    ) -> None:
+        """Let extensions record an answer before the user sees it (commit, then reply).
+
+        A failing hook is the extension's bug: the error propagates to the one error
+        handler, so the user is told instead of shown an answer that was not recorded."""
+        for hook in list(self.answer_hooks):
+            await hook(interaction, question, answer)
+
     def cooldown_seconds(self, kind: str) -> float:
         return {
             "ask": self.settings.ask_cooldown_seconds,
@@ -196,17 +219,27 @@ class HistBot(commands.Bot):
     async def compute(
         self,
         interaction: discord.Interaction,
-        func: Callable[..., T],
+        work: Callable[..., T] | Awaitable[T],
         /,
         *args: Any,
         ephemeral: bool = False,
     ) -> T:
         """Run library work off the loop; defer the interaction if it takes a while.
 
-        Quick work (the usual case) lets the handler answer directly, so an error can still
-        be shown privately; slow work shows "thinking…" within Discord's 3 seconds.
+        `work` is a synchronous function (run on the thread pool with `args`) or an awaitable
+        such as `bot.ask(question)`. Quick work (the usual case) lets the handler answer
+        directly, so an error can still be shown privately; slow work shows "thinking…"
+        within Discord's 3 seconds. When questions are already queued, the acknowledgement
+        goes out at once: under a burst, waiting first would push it past the limit.
         """
-        task = asyncio.ensure_future(self.run_blocking(func, *args))
+        queued = self.searcher is not None and self.searcher.busy
+        if callable(work):
+            task = asyncio.ensure_future(self.run_blocking(work, *args))
+        else:
+            task = asyncio.ensure_future(work)
+        if queued and not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            interaction.extras[DEFERRED_KEY] = "private" if ephemeral else "public"
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         if not done and not interaction.response.is_done():
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -280,8 +313,14 @@ class HistBot(commands.Bot):
 
     async def login(self, token: str) -> None:
         # Every REST route (webhooks and interaction callbacks included) is built on this.
-        discord.http.Route.BASE = self.settings.discord_api_base.rstrip("/")
+        base = self.settings.discord_api_base.rstrip("/")
+        discord.http.Route.BASE = base
         await super().login(token)
+        if base != DISCORD_API_V10:
+            # discord.py connects to Discord's gateway address without asking REST for it;
+            # behind another API base (a proxy, a stand-in), ask it where the gateway is.
+            _, url, _ = await self.http.get_bot_gateway()
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     async def setup_hook(self) -> None:
         if self._library is None:
@@ -289,6 +328,14 @@ class HistBot(commands.Bot):
             self._library = await self.run_blocking(
                 Library.load, settings.sources_dir, settings.index_cache_dir
             )
+        if self.settings.search_processes > 0:
+            self.searcher = Searcher.in_worker_processes(
+                self.library,
+                self.settings.sources_dir,
+                self.settings.index_cache_dir,
+                self.settings.search_processes,
+            )
+            await self.searcher.warm_up()
         for name in walk_extensions():
             await self.load_extension(name)
             log.debug("loaded extension %s", name)
@@ -336,6 +383,8 @@ class HistBot(commands.Bot):
             await super().close()
         finally:
             self.executor.shutdown(wait=False, cancel_futures=True)
+            if self.searcher is not None and self.searcher.in_processes:
+                self.searcher.shutdown()
 
 
 def walk_extensions() -> Iterator[str]:
@@ -367,10 +416,13 @@ def _token(settings: Settings) -> str:
     return settings.discord_token.get_secret_value()
 
 
-def run_bot(settings: Settings) -> None:
-    """Run the bot until it is stopped (Ctrl+C / SIGTERM)."""
+def run_bot(settings: Settings, library: Library | None = None) -> None:
+    """Run the bot until it is stopped (Ctrl+C / SIGTERM).
+
+    Pass the library loaded beforehand so that unreadable texts fail at start-up with a
+    one-line error, before anything connects to Discord."""
     setup_logging(settings.log_level)
-    bot = HistBot(settings)
+    bot = HistBot(settings, library=library)
     bot.run(_token(settings), log_handler=None)
 
 

@@ -221,9 +221,21 @@ def _bot_settings() -> Settings:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
-    from bot.app import run_bot  # the Discord layer is only imported when it is used
+    library = _load_library(settings)  # unreadable texts fail here, before connecting
+    import discord  # the Discord layer is only imported when it is used
 
-    run_bot(settings)
+    from bot.app import run_bot
+
+    try:
+        run_bot(settings, library)
+    except discord.LoginFailure:
+        raise CliError("Discord rejected DISCORD_TOKEN: check the token", EXIT_UNUSABLE) from None
+    except discord.PrivilegedIntentsRequired:
+        raise CliError(
+            "HISTBOT_MESSAGE_CONTENT is on but the Message Content intent is not enabled "
+            "for this bot in the developer portal",
+            EXIT_UNUSABLE,
+        ) from None
     return EXIT_OK
 
 

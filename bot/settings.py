@@ -89,7 +89,17 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         validation_alias=_env("HISTBOT_SEARCH_WORKERS"),
-        description="Threads that run searches off the event loop.",
+        description="Threads for quick library look-ups (passages, sections) off the event loop.",
+    )
+    search_processes: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        validation_alias=_env("HISTBOT_SEARCH_PROCESSES"),
+        description=(
+            "Worker processes that answer questions and searches, so their CPU time never "
+            "competes with the event loop; 0 runs them on the threads instead."
+        ),
     )
 
     @field_validator("dev_guild_ids", mode="before")

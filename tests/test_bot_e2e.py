@@ -36,6 +36,7 @@ def start_bot(discord: Discord, library: Library, tmp_path: Path) -> StartBot:  
             "data_dir": tmp_path,
             "ask_cooldown_seconds": 0,
             "search_cooldown_seconds": 0,
+            "search_processes": 0,  # threads: quick to start; one test below uses processes
             "dev_guild_ids": [],
             "sync_commands_on_start": True,
         }
@@ -605,3 +606,23 @@ async def test_sync_commands_registers_and_exits(discord: Discord, tmp_path: Pat
     await asyncio.wait_for(asyncio.to_thread(sync_commands, settings), 30)
     assert {"ask", "search", "passage"} <= {c["name"] for c in discord.commands(guild=True)}
     assert discord.frames(direction="recv", op=2) == []  # never connected to the gateway
+
+
+# -- searches in worker processes ---------------------------------------------------------------
+
+
+async def test_questions_are_answered_by_worker_processes(
+    discord: Discord,  # noqa: F811
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(search_processes=1)
+    assert bot.searcher is not None and bot.searcher.in_processes
+    replies = await asyncio.gather(
+        discord.slash("ask", question="Who infiltrated Trotsky's compound in Mexico?"),
+        discord.slash("ask", question="When was Andres Nin kidnapped?"),
+        discord.slash("search", query="Yezhov"),
+    )
+    assert "Ramon Mercader" in replies[0].embeds[0]["description"]
+    assert "1937" in replies[1].embeds[0]["description"]
+    assert replies[2].embeds and "Yezhov" in replies[2].text
+    assert discord.late_acks() == [] and discord.double_acks() == []

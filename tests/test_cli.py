@@ -104,7 +104,9 @@ def test_bad_input_is_one_line_and_non_zero(
 def test_missing_sources_folder_is_one_line(tmp_path: Path) -> None:
     result = histbot("ask", "who was Beria", env={"HISTBOT_SOURCES_DIR": str(tmp_path / "none")})
     assert result.returncode == 1
-    assert result.stderr.startswith("histbot: error: cannot load the texts: sources folder not found")
+    assert result.stderr.startswith(
+        "histbot: error: cannot load the texts: sources folder not found"
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -90,9 +90,8 @@ class Ask(commands.Cog):
         question: app_commands.Range[str, 1, MAX_QUERY_CHARS],
         private: bool = False,
     ) -> None:
-        answer = await self.bot.compute(
-            interaction, self.bot.library.answer, question, 5, "", ephemeral=private
-        )
+        answer = await self.bot.compute(interaction, self.bot.ask(question), ephemeral=private)
+        await self.bot.before_answer(interaction, question, answer)
         await self.bot.send(interaction, ephemeral=private, **answer_kwargs(answer))
 
 

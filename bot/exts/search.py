@@ -100,7 +100,7 @@ class Search(commands.Cog):
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
-        hits = await self.bot.compute(interaction, self.bot.library.search, query, SEARCH_LIMIT)
+        hits = await self.bot.compute(interaction, self.bot.search(query, SEARCH_LIMIT))
         if not hits:
             await self.bot.send(
                 interaction, embed=rendering.search_embed(query, [], 0), ephemeral=True

@@ -1,0 +1,102 @@
+"""Answering questions in worker processes.
+
+A search is pure-Python CPU work. On a thread it holds the GIL, and under a burst of
+questions the event loop then waits its turn to acknowledge interactions: Discord's 3-second
+limit is missed. In worker processes searches use the other cores and the loop only parses
+events and sends acknowledgements. Each worker loads the library itself, from the index cache
+the bot wrote at start-up, so nothing large crosses a process boundary but answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from knowledge import Answer, Hit, Library
+
+T = TypeVar("T")
+_library: Library | None = None
+
+
+def _load(sources_dir: str, cache_dir: str) -> None:
+    global _library
+    _library = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+
+
+def _ready() -> bool:
+    return _library is not None
+
+
+def _answer(question: str, limit: int, context: str) -> Answer:
+    assert _library is not None, "worker library not loaded"
+    return _library.answer(question, limit, context)
+
+
+def _search(query: str, limit: int) -> list[Hit]:
+    assert _library is not None, "worker library not loaded"
+    return _library.search(query, limit)
+
+
+class Searcher:
+    """`answer` and `search` of a library, run on an executor: worker processes, or threads."""
+
+    def __init__(self, library: Library, executor: Executor, *, in_processes: bool) -> None:
+        self.library = library
+        self.executor = executor
+        self.in_processes = in_processes
+        self.pending = 0
+        """Questions submitted and not yet answered: a queue means new ones should defer."""
+
+    @classmethod
+    def in_worker_processes(
+        cls, library: Library, sources_dir: Path, cache_dir: Path, workers: int
+    ) -> Searcher:
+        # "spawn": a fork of a process running an event loop and threads is not safe.
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_load,
+            initargs=(str(sources_dir), str(cache_dir)),
+        )
+        return cls(library, pool, in_processes=True)
+
+    @property
+    def workers(self) -> int:
+        return getattr(self.executor, "_max_workers", 1)
+
+    async def warm_up(self) -> None:
+        """Start every worker (and load its library) before the first question arrives."""
+        if self.in_processes:
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(
+                *(loop.run_in_executor(self.executor, _ready) for _ in range(self.workers))
+            )
+
+    async def _run(
+        self, in_process: Callable[..., T], in_thread: Callable[..., T], *args: object
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        self.pending += 1
+        try:
+            func = in_process if self.in_processes else in_thread
+            return await loop.run_in_executor(self.executor, func, *args)
+        finally:
+            self.pending -= 1
+
+    async def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
+        return await self._run(_answer, self.library.answer, question, limit, context)
+
+    async def search(self, query: str, limit: int = 25) -> list[Hit]:
+        return await self._run(_search, self.library.search, query, limit)
+
+    @property
+    def busy(self) -> bool:
+        """More questions waiting than workers to take them."""
+        return self.pending >= self.workers
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
