@@ -116,18 +116,37 @@ def finished(record: InteractionRecord, discord: Discord) -> bool:
     return now - record.last_activity > 15.0 and record.in_flight == 0
 
 
-def peak_rss_bytes(proc: psutil.Process) -> int:
+def bot_processes(proc: psutil.Process) -> list[psutil.Process]:
+    """The bot and its search worker processes."""
+    with contextlib.suppress(psutil.Error):
+        return [proc, *proc.children(recursive=True)]
+    return [proc]
+
+
+def _peak_rss(proc: psutil.Process) -> int:
     """Peak resident set size (VmHWM on Linux; the current RSS elsewhere)."""
     with contextlib.suppress(OSError), open(f"/proc/{proc.pid}/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
-    return proc.memory_info().rss
+    with contextlib.suppress(psutil.Error):
+        return proc.memory_info().rss
+    return 0
+
+
+def peak_rss_bytes(proc: psutil.Process) -> int:
+    """Sum of the peaks of the bot and its workers (an upper bound of their joint peak)."""
+    return sum(_peak_rss(p) for p in bot_processes(proc))
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
+    """CPU time of the bot and its search workers."""
+    total = 0.0
+    for p in bot_processes(proc):
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 async def run_burst(
@@ -142,7 +161,7 @@ async def run_burst(
     """Dispatch ``size`` /ask interactions evenly over one second and measure the bot's answers."""
     cpu_before = cpu_seconds(proc)
     own = psutil.Process()
-    own_before = cpu_seconds(own)
+    own_before = sum(own.cpu_times()[:2])
     started = time.monotonic()
     records: list[InteractionRecord] = []
     for i in range(size):
@@ -187,7 +206,7 @@ async def run_burst(
         unanswered=size - ok,
         bot_cpu_seconds=round(cpu_seconds(proc) - cpu_before, 2),
         bot_peak_rss_mb=round(peak_rss_bytes(proc) / 2**20, 1),
-        standin_cpu_seconds=round(cpu_seconds(own) - own_before, 2),
+        standin_cpu_seconds=round(sum(own.cpu_times()[:2]) - own_before, 2),
         wall_seconds=round(wall, 2),
     )
 
