@@ -21,7 +21,7 @@ RUN python -m venv /opt/venv
 ENV PATH="/opt/venv/bin:${PATH}"
 
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml README.md ./
 COPY knowledge ./knowledge
 COPY bot ./bot
 RUN pip install --no-cache-dir . \
@@ -50,7 +50,7 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY seeds ./seeds
 
-USER histbot:histbot
+USER 10001:10001
 VOLUME ["/data"]
 
 ENTRYPOINT ["histbot"]
