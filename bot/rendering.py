@@ -587,6 +587,16 @@ def help_embed(example: Passage | None = None) -> discord.Embed:
         ),
         inline=False,
     )
+    embed.add_field(
+        name="Study sessions",
+        value=(
+            "`/study start` read a text together in a new thread, passage by passage\n"
+            "`/study next` · `/study goto ref:` move on, or jump to a passage\n"
+            "`/study quiz` a question on what you have read; `/study scores` the scoreboard\n"
+            "`/study end` a summary and a Markdown transcript of the session"
+        ),
+        inline=False,
+    )
     cite = (
         f"{fit(example.citation, 600)} (histbot ref `{example.ref}`)"
         if example

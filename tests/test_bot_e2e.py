@@ -405,6 +405,7 @@ async def test_help(discord: Discord, bot: HistBot) -> None:  # noqa: F811
     assert reply.ephemeral
     info = fields(reply)
     assert "/ask" in info["Commands"] and "/passage" in info["Commands"]
+    assert "/study start" in info["Study sessions"] and "/study end" in info["Study sessions"]
     assert "How to cite" in info
 
 
