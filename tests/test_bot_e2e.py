@@ -627,3 +627,65 @@ async def test_questions_are_answered_by_worker_processes(
     assert "1937" in replies[1].embeds[0]["description"]
     assert replies[2].embeds and "Yezhov" in replies[2].text
     assert discord.late_acks() == [] and discord.double_acks() == []
+
+
+# -- faults: Discord misbehaving, the user still gets exactly one answer -------------------------
+
+
+async def test_429_on_the_interaction_callback_is_retried_in_time(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    discord.fail_next("POST", "/interactions/{id}/{token}/callback", status=429, retry_after=0.5)
+    reply = await discord.slash("ask", question="Who was the first head of the Cheka?")
+    assert "Felix Dzerzhinsky" in reply.embeds[0]["description"]
+    callbacks = [c for c in reply.interaction.calls if c.path.endswith("/callback")]
+    assert [c.status for c in callbacks] == [429, 200]
+    assert reply.ack_latency is not None and 0.5 <= reply.ack_latency < 3.0
+    assert discord.late_acks() == [] and discord.double_acks() == []
+
+
+async def test_500_on_the_deferred_answer_is_survived(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    bot.defer_after = 0.0  # acknowledge first, then deliver the answer by editing
+    discord.fail_next("PATCH", "/webhooks/{app}/{token}/messages/@original", status=500)
+    reply = await discord.slash("ask", question="When was Andres Nin kidnapped?", timeout=10)
+    assert reply.ack_type == 5
+    edits = [c for c in reply.interaction.calls if c.method == "PATCH"]
+    assert [c.status for c in edits] == [500, 200]
+    assert "May 1937" in reply.embeds[0]["description"]
+    assert len(reply.messages) == 1  # answered once, not twice
+
+
+async def test_dropped_connection_resumes_and_the_next_question_is_answered(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    assert await discord.drop_connection(1006) == "resumed"
+    reply = await discord.slash("ask", question="who was andres nin")
+    assert "POUM" in reply.embeds[0]["description"]
+    assert len(discord.server.identifies) == 1
+
+
+async def test_question_sent_while_disconnected_is_answered_once_after_resume(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    assert await discord.drop_connection(1006, wait=False) == "sent"
+    record = await discord.send_slash("ask", question="Who infiltrated Trotsky's compound?")
+    reply = await discord.wait_answer(record, timeout=10)
+    assert "Ramon Mercader" in reply.embeds[0]["description"]
+    assert discord.double_acks() == [] and len(reply.messages) == 1
+
+
+async def test_invalid_session_leads_to_a_fresh_identify(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    assert await discord.invalidate_session(resumable=False, timeout=15) == "identified"
+    assert len(discord.server.identifies) == 2
+    reply = await discord.slash("ask", question="Who was Kirov?")
+    assert "Leningrad" in reply.embeds[0]["description"]
+    discord.assert_healthy()
