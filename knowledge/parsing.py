@@ -129,11 +129,19 @@ def _units_of_wrapped_block(block: list[str]) -> Iterable[_Unit]:
 
 
 def _is_attribution(text: str) -> bool:
-    return (
-        (text[:1] in DASHES or text.startswith("--"))
-        and len(text) <= MAX_ATTRIBUTION_CHARS
-        and len(text.lstrip("-" + DASHES).strip()) > 1
-    )
+    """ "—Khrushchev Remembers", "-- Minutes, 1848", "(The Times, 14 November 1854)"."""
+    if len(text) > MAX_ATTRIBUTION_CHARS:
+        return False
+    if text[:1] in DASHES or text.startswith("--"):
+        return len(text.lstrip("-" + DASHES).strip()) > 1
+    return text.startswith("(") and text.endswith(")") and text.count("(") == 1
+
+
+def _attribution_text(text: str) -> str:
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        return text[1:-1].strip()
+    return text.lstrip("-" + DASHES).strip()
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -206,7 +214,7 @@ def parse_text(raw: str, *, title: str = "", subtitle: str = "") -> ParsedText:
             text = f"{text} {display_text(units[index].text)}"
             index += 1
         if _is_attribution(text) and current and current.blocks and current.blocks[-1].is_quotation:
-            current.blocks[-1].attribution = text.lstrip("-" + DASHES).strip()
+            current.blocks[-1].attribution = _attribution_text(text)
             pending_quote = None
             continue
         next_is_attribution = index < len(units) and _is_attribution(units[index].text.strip())

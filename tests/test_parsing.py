@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from knowledge import Library, PassageKind
 from knowledge.parsing import parse_text
 from knowledge.text import split_sentences, terms
+from tests.conftest import write_sources
 
 
 def test_seed_sections_are_the_article_headings(library: Library) -> None:
@@ -133,3 +135,31 @@ def test_sentences_do_not_split_at_initials_or_abbreviations() -> None:
         "It was edited by A. Read and Gen. Zhukov agreed.",
         "Then it ended.",
     ]
+
+
+def test_parenthesised_source_after_a_quotation_and_citation_without_headings(
+    tmp_path: Path,
+) -> None:
+    text = """\
+        The Crimean War
+
+        William Howard Russell, the correspondent of The Times, described the
+        charge of the Light Brigade at Balaclava on 25 October 1854:
+
+        "They swept proudly past, glittering in the morning sun in all the
+        pride and splendour of war."
+        (The Times, 14 November 1854)
+
+        The war ended with the Treaty of Paris in 1856.
+    """
+    library = Library.load(write_sources(tmp_path, {"crimea": ("The Crimean War", text)}))
+    quote = library.passage("crimea:1.2")
+    assert quote.text.startswith('"They swept proudly past')
+    assert quote.quotation is not None
+    assert quote.quotation.speaker == "William Howard Russell"
+    assert quote.quotation.attribution == "The Times, 14 November 1854"
+    assert quote.citation == (
+        "The Crimean War, paragraph 2; quoting William Howard Russell, "
+        "from The Times, 14 November 1854"
+    )
+    assert library.passage("crimea:1.3").text == "The war ended with the Treaty of Paris in 1856."
