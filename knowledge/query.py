@@ -104,6 +104,18 @@ def _correct(word: str, index: SearchIndex) -> tuple[str, float] | None:
     return term, score / 100.0
 
 
+_NEGATIONS = ("dis", "un", "mis", "non", "in", "im")
+
+
+def _without_negation(word: str, index: SearchIndex) -> str | None:
+    """The library's term for a word without its negating prefix ("distrust" -> "trust")."""
+    for prefix in _NEGATIONS:
+        rest = word[len(prefix) :].lstrip("-")
+        if word.startswith(prefix) and len(rest) >= 4 and index.has_term(stem(rest)):
+            return stem(rest)
+    return None
+
+
 def answer_type(question: str) -> str | None:
     for pattern, kind in _ANSWER_TYPES:
         if pattern.search(question):
@@ -134,6 +146,11 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
             continue
         term, confidence = token.term, 1.0
         looks_like_name = not cased or token.surface[:1].isupper()
+        if not index.has_term(term):
+            base = _without_negation(token.folded, index)
+            if base is not None:
+                # "distrust" asks about what the text calls "never trusted".
+                term, confidence = base, FAMILY_WEIGHT
         if not index.has_term(term):
             corrected = _correct(token.folded, index) if looks_like_name else None
             if corrected is None:
