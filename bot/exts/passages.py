@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 from discord.ext import commands
-from rapidfuzz import fuzz, process, utils
 
 from bot import rendering
 from bot.exts import HistButton, make_view
-from knowledge import Library, Passage
 
 if TYPE_CHECKING:
     from bot.app import HistBot
@@ -96,45 +94,13 @@ class ContextButton(HistButton, template=rendering.CONTEXT_TEMPLATE):
 # -- autocomplete -------------------------------------------------------------------------------
 
 
-def complete_refs(library: Library, text: str, limit: int = rendering.CHOICES_LIMIT):
-    """(ref, label) pairs for what the user typed: references first, then section titles."""
-    try:
-        return library.complete(text, limit)
-    except Exception:
-        log.warning("library.complete failed for %r; using the fallback", text, exc_info=True)
-    typed = text.strip().lower()
-    results: list[tuple[str, str]] = []
-    for p in library.passages:
-        if not typed or p.ref.startswith(typed) or p.short_ref.startswith(typed):
-            results.append((p.ref, _label(p)))
-            if len(results) >= limit:
-                return results
-    if typed:
-        titled = {i: s.title for i, s in enumerate(library.sections()) if s.title}
-        sections = library.sections()
-        for _, score, key in process.extract(
-            typed, titled, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit
-        ):
-            if score < 50:
-                continue
-            info = sections[key]
-            if info.first_ref not in {r for r, _ in results}:
-                results.append((info.first_ref, f"{info.first_ref} — {info.title}"))
-    return results[:limit]
-
-
-def _label(passage: Passage) -> str:
-    title = passage.section_title or passage.source_title
-    return f"{passage.ref} — {title}: {passage.text[:60]}"
-
-
 async def ref_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
     bot: HistBot = interaction.client  # type: ignore[assignment]
     try:
         pairs = await asyncio.wait_for(
-            bot.run_blocking(complete_refs, bot.library, current[:100]),
+            bot.run_blocking(bot.library.complete, current[:100], rendering.CHOICES_LIMIT),
             bot.autocomplete_timeout,
         )
     except Exception:
