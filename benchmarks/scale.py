@@ -54,7 +54,8 @@ def generate(folder: Path, passages: int, seed: int = 7) -> None:
         chosen = rng.sample(sentences, rng.randint(2, 5))
         words = " ".join(chosen).split()
         for _ in range(max(1, len(words) // 12)):
-            words[rng.randrange(len(words))] = rng.choice(names)
+            # Not the last word: a paragraph must still end like a sentence.
+            words[rng.randrange(len(words) - 1)] = rng.choice(names)
         lines.append(" ".join(words))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "generated.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
