@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -70,8 +70,21 @@ def display_text(raw: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics, so "Lenín" and "lenin" are the same word."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=500_000)
+def _normalise(surface: str) -> tuple[str, str]:
+    """A word's folded form (possessive dropped) and its index term, cached: a library has
+    far fewer distinct words than words."""
+    folded = fold(surface).replace("’", "'")
+    if folded.endswith("'s"):
+        folded = folded[:-2]
+    folded = folded.replace("'", "")
+    return folded, stem(folded) if folded else ""
 
 
 @lru_cache(maxsize=200_000)
@@ -79,9 +92,9 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A word of the text: its surface form, folded form and index term."""
+class Token(NamedTuple):
+    """A word of the text: its surface form, folded form and index term (a tuple: texts
+    have millions of words, and tuples are the cheapest record to make)."""
 
     surface: str
     folded: str
@@ -100,13 +113,9 @@ def words(text: str) -> list[Token]:
     tokens: list[Token] = []
     for match in _WORD.finditer(text):
         surface = match.group(0)
-        folded = fold(surface).replace("’", "'")
-        if folded.endswith("'s"):
-            folded = folded[:-2]
-        folded = folded.replace("'", "")
-        if not folded:
-            continue
-        tokens.append(Token(surface, folded, stem(folded), match.start(), match.end()))
+        folded, term = _normalise(surface)
+        if folded:
+            tokens.append(Token(surface, folded, term, match.start(), match.end()))
     return tokens
 
 
