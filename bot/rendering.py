@@ -51,6 +51,8 @@ QUOTE_LIMIT = 1800
 PASSAGE_PAGE_LIMIT = 3900
 """Characters of a passage per embed page (leaves room under the 4096 description limit)."""
 SEARCH_PAGE_SIZE = 5
+SEARCH_QUERY_MARK = " · search: "
+MAX_QUERY_IN_FOOTER = 1000
 SNIPPET_LIMIT = 300
 
 # -- Custom ids ---------------------------------------------------------------------------------
@@ -66,6 +68,8 @@ CONTEXT_TEMPLATE = rf"histbot:ctx:(?P<ref>{REF_PATTERN})"
 """Show the paragraphs before and after a passage."""
 OTHERS_TEMPLATE = r"histbot:others:(?P<refs>[a-z0-9_:.,-]+)"
 """Show an answer's other matches; refs are packed by `pack_refs`."""
+PAGE_TEMPLATE = r"histbot:page:(?P<owner>\d+):(?P<page>\d+):(?P<slot>prev|next)"
+"""Turn a /search message to another page (only its invoker may)."""
 OFF_TEMPLATE = r"histbot:off:(?P<slot>\d+)"
 """A disabled placeholder button (nothing to go to)."""
 
@@ -514,8 +518,21 @@ def search_embed(query: str, hits: Sequence[Hit], page: int) -> discord.Embed:
         colour=SEARCH_COLOUR,
     )
     count = f"{len(hits)} match" + ("es" if len(hits) != 1 else "")
-    embed.set_footer(text=f"histbot · page {page + 1}/{pages} · {count} · open one with /passage")
+    # The footer carries the query as typed (footers render no Markdown and ping nobody), so
+    # the page buttons can search again after a restart: they hold no state of their own.
+    footer = f"histbot · page {page + 1}/{pages} · {count} · open one with /passage"
+    embed.set_footer(text=f"{footer}{SEARCH_QUERY_MARK}{one_line(query)[:MAX_QUERY_IN_FOOTER]}")
     return embed
+
+
+def search_query(embed: discord.Embed) -> str | None:
+    """The query a /search page was made for (see `search_embed`)."""
+    text = embed.footer.text or ""
+    return text.split(SEARCH_QUERY_MARK, 1)[1] if SEARCH_QUERY_MARK in text else None
+
+
+def page_id(owner_id: int, page: int, slot: str) -> str:
+    return f"histbot:page:{owner_id}:{page}:{slot}"
 
 
 def search_pages(hits: Sequence[Hit]) -> int:

@@ -533,11 +533,17 @@ async def test_threads(discord: Discord, bot: HistBot) -> None:  # noqa: F811
 async def test_buttons_work_after_a_restart(discord: Discord, start_bot: StartBot) -> None:  # noqa: F811
     first = await start_bot()
     answer = await discord.slash("ask", question="who was Yagoda?")
+    results = await discord.slash("search", query="Stalin")
     await first.close()
     await start_bot()
     full = await discord.click(answer, "Full passage")
     assert full.ephemeral and "Yagoda" in full.embeds[0]["description"]
-    await asyncio.sleep(0)
+    # /search pages search again for the query their message carries.
+    turned = await discord.click(results, "Next ▶")
+    assert turned.ack_type == 7 and "page 2/" in turned.embeds[0]["footer"]["text"]
+    assert "**6.**" in turned.embeds[0]["description"]
+    stranger = await discord.click(results, "◀ Previous", user=discord.bob)
+    assert stranger.ephemeral and "Only the person who searched" in stranger.content
 
 
 # -- texts with Markdown, mentions and a passage longer than an embed ----------------------------

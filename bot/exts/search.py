@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -12,7 +11,8 @@ from discord.ext import commands
 
 from bot import rendering
 from bot.app import cooldown
-from knowledge import MAX_QUERY_CHARS, Hit
+from bot.exts import HistButton
+from knowledge import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from bot.app import HistBot
@@ -22,70 +22,74 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 25
 
 
+def page_buttons(owner_id: int, page: int, pages: int) -> list[PageButton]:
+    return [
+        PageButton(
+            rendering.page_id(owner_id, max(page - 1, 0), "prev"),
+            label="◀ Previous",
+            disabled=page <= 0,
+        ),
+        PageButton(
+            rendering.page_id(owner_id, min(page + 1, pages - 1), "next"),
+            label="Next ▶",
+            disabled=page >= pages - 1,
+        ),
+    ]
+
+
 class SearchView(discord.ui.View):
-    """Page buttons only the invoker can press; disabled when the view times out."""
+    """Page buttons of one /search message; greyed out when the view times out.
+
+    The buttons themselves are stateless (`PageButton`): after a restart they still turn
+    pages, by searching again for the query the message's footer carries."""
 
     def __init__(
-        self,
-        bot: HistBot,
-        interaction: discord.Interaction,
-        query: str,
-        hits: Sequence[Hit],
-        timeout: float,
+        self, interaction: discord.Interaction, page: int, pages: int, timeout: float
     ) -> None:
         super().__init__(timeout=timeout)
-        self.bot = bot
         self.interaction = interaction
-        self.owner_id = interaction.user.id
-        self.query = query
-        self.hits = list(hits)
-        self.page = 0
-        self.pages = rendering.search_pages(self.hits)
-        self._update()
-
-    def _update(self) -> None:
-        self.previous_page.disabled = self.page <= 0
-        self.next_page.disabled = self.page >= self.pages - 1
-
-    def embed(self) -> discord.Embed:
-        return rendering.search_embed(self.query, self.hits, self.page)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.owner_id:
-            return True
-        await interaction.response.send_message(
-            "Only the person who searched can turn these pages — run `/search` yourself.",
-            ephemeral=True,
-        )
-        return False
-
-    @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary)
-    async def previous_page(
-        self, interaction: discord.Interaction, button: discord.ui.Button
-    ) -> None:
-        self.page = max(self.page - 1, 0)
-        self._update()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
-
-    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary)
-    async def next_page(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.page = min(self.page + 1, self.pages - 1)
-        self._update()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
+        for button in page_buttons(interaction.user.id, page, pages):
+            self.add_item(button)
 
     async def on_timeout(self) -> None:
+        disabled = discord.ui.View(timeout=None)
         for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
+            if isinstance(item, PageButton):
+                disabled.add_item(
+                    PageButton(item.custom_id, label=item.item.label or "", disabled=True)
+                )
         try:
-            await self.interaction.edit_original_response(view=self)
+            await self.interaction.edit_original_response(view=disabled)
         except discord.HTTPException:
             log.debug("could not disable search buttons", exc_info=True)
 
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await self.bot.report_error(interaction, error)
+
+class PageButton(HistButton, template=rendering.PAGE_TEMPLATE):
+    """Previous/Next of a /search message: only the person who searched may turn pages."""
+
+    kind = "page"
+
+    async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
+        if interaction.user.id != int(fields["owner"]):
+            await bot.send_private(
+                interaction,
+                "Only the person who searched can turn these pages — run `/search` yourself.",
+            )
+            return
+        message = interaction.message
+        query = rendering.search_query(message.embeds[0]) if message and message.embeds else None
+        if not query:
+            await bot.send_private(interaction, "These results have expired: run `/search` again.")
+            return
+        hits = await bot.search(query, SEARCH_LIMIT)
+        pages = rendering.search_pages(hits)
+        page = min(int(fields["page"]), pages - 1)
+        view = discord.ui.View(timeout=None)
+        for button in page_buttons(int(fields["owner"]), page, pages):
+            view.add_item(button)
+        await interaction.response.edit_message(
+            embed=rendering.search_embed(query, hits, page), view=view
+        )
 
 
 class Search(commands.Cog):
@@ -106,12 +110,13 @@ class Search(commands.Cog):
                 interaction, embed=rendering.search_embed(query, [], 0), ephemeral=True
             )
             return
-        view = SearchView(self.bot, interaction, query, hits, self.bot.view_timeout)
-        if view.pages == 1:
-            view.stop()
-            await self.bot.send(interaction, embed=view.embed())
+        embed = rendering.search_embed(query, hits, 0)
+        pages = rendering.search_pages(hits)
+        if pages == 1:
+            await self.bot.send(interaction, embed=embed)
             return
-        await self.bot.send(interaction, embed=view.embed(), view=view)
+        view = SearchView(interaction, 0, pages, self.bot.view_timeout)
+        await self.bot.send(interaction, embed=embed, view=view)
 
 
 async def setup(bot: HistBot) -> None:
