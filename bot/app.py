@@ -50,6 +50,7 @@ class Cooldowns:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._last: dict[tuple[str, int], float] = {}
+        self._longest = 0.0
 
     def hit(self, kind: str, user_id: int, per: float) -> float:
         """0.0 and record the use if the user may go ahead; else the seconds left to wait."""
@@ -60,8 +61,9 @@ class Cooldowns:
         if last is not None and now - last < per:
             return per - (now - last)
         self._last[(kind, user_id)] = now
-        if len(self._last) > 10_000:
-            self._last = {k: v for k, v in self._last.items() if now - v < per}
+        self._longest = max(self._longest, per)
+        if len(self._last) > 10_000:  # forget the users whose every cooldown is over
+            self._last = {k: v for k, v in self._last.items() if now - v < self._longest}
         return 0.0
 
     def reset(self, kind: str, user_id: int) -> None:
@@ -103,6 +105,8 @@ class HistBot(commands.Bot):
         library: Library | None = None,
         sync_on_start: bool | None = None,
     ) -> None:
+        # histbot has no voice: discord.py's warnings about voice libraries are only noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         intents.guild_messages = True
@@ -156,7 +160,9 @@ class HistBot(commands.Bot):
     @property
     def search_engine(self) -> Searcher:
         if self.searcher is None:
-            self.searcher = Searcher(self.library, self.executor, in_processes=False)
+            self.searcher = Searcher.on_threads(
+                self.library, self.executor, self.settings.search_workers
+            )
         return self.searcher
 
     async def ask(self, question: str, context: str = "", limit: int = 5) -> Answer:

@@ -19,7 +19,7 @@ import logging
 import shutil
 import sys
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -107,13 +107,14 @@ def render_answer(answer: Answer) -> str:
     if others:
         lines.append("")
         lines.append(heading)
-        lines.extend(_hit_line(number, hit) for number, hit in enumerate(others, start=2))
+        first = 2 if best is not None else 1
+        lines.extend(_hit_line(number, hit) for number, hit in enumerate(others, start=first))
     return "\n".join(lines)
 
 
 def _hit_line(number: int, hit: Hit) -> str:
     quote = hit.quote if len(hit.quote) <= 160 else hit.quote[:157].rsplit(" ", 1)[0] + "…"
-    return _wrap(f"{number}. [{hit.ref}] {quote}", "   ").replace("   ", f"{'':3}", 1)
+    return _wrap(f"{number}. [{hit.ref}] {quote}", "   ")
 
 
 def render_passage(passage: Passage, *, focus: bool = True) -> str:
@@ -142,17 +143,21 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     if args.question == "-":
         for question in _questions(sys.stdin):
             try:
-                record = answer_json(library.answer(question))
+                answer: Answer | None = library.answer(question)
+                error = ""
             except QueryError as exc:
-                record = {"question": question, "answered": False, "error": str(exc), "results": []}
+                answer, error = None, str(exc)
             if args.json:
+                record = (
+                    answer_json(answer)
+                    if answer is not None
+                    else {"question": question, "answered": False, "error": error, "results": []}
+                )
                 print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
             else:
                 print(f"? {question}", file=out)
-                if "error" in record:
-                    print(f"  error: {record['error']}", file=out)
-                else:
-                    print(render_answer(library.answer(question)) + "\n", file=out)
+                shown = render_answer(answer) if answer is not None else f"error: {error}"
+                print(shown + "\n", file=out, flush=True)
         return EXIT_OK
     answer = _ask_one(library, args.question)
     if args.json:
@@ -219,15 +224,14 @@ def _bot_settings() -> Settings:
     return settings
 
 
-def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _bot_settings()
-    library = _load_library(settings)  # unreadable texts fail here, before connecting
-    import discord  # the Discord layer is only imported when it is used
-
-    from bot.app import run_bot
+def _talk_to_discord(action: Callable[[], None]) -> None:
+    """Run a Discord action; what goes wrong with Discord becomes one line, not a traceback."""
+    import aiohttp  # the Discord layer is only imported when it is used
+    import discord
+    from discord.ext import commands
 
     try:
-        run_bot(settings, library)
+        action()
     except discord.LoginFailure:
         raise CliError("Discord rejected DISCORD_TOKEN: check the token", EXIT_UNUSABLE) from None
     except discord.PrivilegedIntentsRequired:
@@ -236,6 +240,21 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             "for this bot in the developer portal",
             EXIT_UNUSABLE,
         ) from None
+    except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
+        where = f" at {_load_settings().discord_api_base}"
+        raise CliError(f"cannot reach Discord{where}: {exc}", EXIT_UNUSABLE) from None
+    except commands.ExtensionFailed as exc:
+        raise CliError(f"cannot start {exc.name}: {exc.original}", EXIT_UNUSABLE) from None
+    except OSError as exc:
+        raise CliError(f"cannot start the bot: {exc}", EXIT_UNUSABLE) from None
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _bot_settings()
+    library = _load_library(settings)  # unreadable texts fail here, before connecting
+    from bot.app import run_bot
+
+    _talk_to_discord(lambda: run_bot(settings, library))
     return EXIT_OK
 
 
@@ -243,7 +262,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
     from bot.app import sync_commands
 
-    sync_commands(settings)
+    _talk_to_discord(lambda: sync_commands(settings))
     return EXIT_OK
 
 
@@ -281,8 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    if args.command not in ("run", "sync"):  # the bot sets up its own logging
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.handler(args, out or sys.stdout)
     except CliError as exc:

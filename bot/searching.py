@@ -10,14 +10,17 @@ the bot wrote at start-up, so nothing large crosses a process boundary but answe
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
 
 from knowledge import Answer, Hit, Library
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _library: Library | None = None
 
@@ -44,29 +47,43 @@ def _search(query: str, limit: int) -> list[Hit]:
 class Searcher:
     """`answer` and `search` of a library, run on an executor: worker processes, or threads."""
 
-    def __init__(self, library: Library, executor: Executor, *, in_processes: bool) -> None:
+    def __init__(
+        self,
+        library: Library,
+        executor: Executor,
+        *,
+        workers: int,
+        make_pool: Callable[[], Executor] | None = None,
+    ) -> None:
         self.library = library
         self.executor = executor
-        self.in_processes = in_processes
+        self.workers = workers
+        self._make_pool = make_pool
         self.pending = 0
         """Questions submitted and not yet answered: a queue means new ones should defer."""
+
+    @classmethod
+    def on_threads(cls, library: Library, executor: Executor, workers: int) -> Searcher:
+        return cls(library, executor, workers=workers)
 
     @classmethod
     def in_worker_processes(
         cls, library: Library, sources_dir: Path, cache_dir: Path, workers: int
     ) -> Searcher:
-        # "spawn": a fork of a process running an event loop and threads is not safe.
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_load,
-            initargs=(str(sources_dir), str(cache_dir)),
-        )
-        return cls(library, pool, in_processes=True)
+        def make_pool() -> Executor:
+            # "spawn": a fork of a process running an event loop and threads is not safe.
+            return ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_load,
+                initargs=(str(sources_dir), str(cache_dir)),
+            )
+
+        return cls(library, make_pool(), workers=workers, make_pool=make_pool)
 
     @property
-    def workers(self) -> int:
-        return getattr(self.executor, "_max_workers", 1)
+    def in_processes(self) -> bool:
+        return self._make_pool is not None
 
     async def warm_up(self) -> None:
         """Start every worker (and load its library) before the first question arrives."""
@@ -82,10 +99,24 @@ class Searcher:
         loop = asyncio.get_running_loop()
         self.pending += 1
         try:
-            func = in_process if self.in_processes else in_thread
-            return await loop.run_in_executor(self.executor, func, *args)
+            if self._make_pool is None:
+                return await loop.run_in_executor(self.executor, in_thread, *args)
+            try:
+                return await loop.run_in_executor(self.executor, in_process, *args)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): start a fresh pool and try once more,
+                # rather than failing every question until the bot restarts.
+                log.warning("a search worker died; starting new workers")
+                self._replace_pool()
+                return await loop.run_in_executor(self.executor, in_process, *args)
         finally:
             self.pending -= 1
+
+    def _replace_pool(self) -> None:
+        assert self._make_pool is not None
+        broken = self.executor
+        self.executor = self._make_pool()
+        broken.shutdown(wait=False, cancel_futures=True)
 
     async def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
         return await self._run(_answer, self.library.answer, question, limit, context)

@@ -43,7 +43,8 @@ PHRASE_BONUS = 3.0
 RERANK_DEPTH = 10
 RERANK_FLOOR = 0.4
 _REF = re.compile(
-    r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*)?(?P<section>\d+)\s*[.:]\s*(?P<paragraph>\d+)\s*$",
+    r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]{0,31})\s*:\s*)?"
+    r"(?P<section>[0-9]{1,6})\s*[.:]\s*(?P<paragraph>[0-9]{1,6})\s*$",
     re.I,
 )
 
@@ -213,7 +214,7 @@ class Library:
         """A section by number ("3") or by (approximate) title, in one source or all."""
         pool = self.sections(source_id)
         wanted = section.strip()
-        if wanted.isdigit():
+        if wanted.isascii() and wanted.isdecimal() and len(wanted) <= 6:
             for info in pool:
                 if info.number == int(wanted):
                     return info

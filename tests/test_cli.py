@@ -89,6 +89,8 @@ def test_ask_json_stdin_answers_each_line_in_order(data_env: dict[str, str]) -> 
         (["ask", "🙂🙂"], "no words"),
         (["passage", "guardians:9.9"], "no passage"),
         (["passage", "not-a-ref"], "not a passage reference"),
+        (["passage", "9" * 5000 + ".1"], "not a passage reference"),
+        (["passage", "²"], "not a passage reference"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(
@@ -146,3 +148,24 @@ def test_passage_search_and_sources(data_env: dict[str, str]) -> None:
     sources = histbot("sources", env=data_env)
     assert "guardians  From Guardians to Executioners: The Degeneration" in sources.stdout
     assert "§3   Dzerzhinsky and the Cheka" in sources.stdout
+
+
+def test_unreachable_discord_is_one_line(tmp_path: Path) -> None:
+    env = {
+        "DISCORD_TOKEN": "not-a-real-token",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",  # nothing listens on port 9
+        "HISTBOT_DATA_DIR": str(tmp_path),
+    }
+    for command in ("run", "sync"):
+        result = histbot(command, env=env, cwd=tmp_path)
+        assert result.returncode == 1
+        assert result.stderr.splitlines()[-1].startswith("histbot: error: cannot reach Discord")
+        assert "Traceback" not in result.stderr
+
+
+def test_stdin_questions_in_text_mode_are_answered_once_each(data_env: dict[str, str]) -> None:
+    result = histbot("ask", "-", stdin="who was andres nin\n\n", env=data_env)
+    assert result.returncode == 0
+    assert result.stdout.count("? who was andres nin") == 1
+    assert result.stdout.count("[guardians:5.8]") == 1
+    assert "error: the question is empty" in result.stdout

@@ -6,6 +6,7 @@ mention handler and the study extension use it so every answer looks the same.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from discord.ext import commands
 from bot import rendering
 from bot.app import cooldown
 from bot.exts import HistButton, make_view
-from knowledge import MAX_QUERY_CHARS, Answer, Hit, QueryError
+from knowledge import MAX_QUERY_CHARS, Answer, Hit, Passage, QueryError
 
 if TYPE_CHECKING:
     from bot.app import HistBot
@@ -48,18 +49,15 @@ class OtherMatchesButton(HistButton, template=rendering.OTHERS_TEMPLATE):
         embeds = interaction.message.embeds if interaction.message else []
         question = rendering.question_from_title(embeds[0].title if embeds else "")
 
-        def work() -> tuple[list, dict[str, Hit]]:
-            library = bot.library
-            passages = [library.passage(ref) for ref in refs]
+        async def work() -> tuple[list[Passage], dict[str, Hit]]:
+            passages = [await bot.passage(ref) for ref in refs]
             hits: dict[str, Hit] = {}
             if question:
-                try:
-                    hits = {h.ref: h for h in library.search(question, 25)}
-                except QueryError:
-                    hits = {}
+                with contextlib.suppress(QueryError):
+                    hits = {h.ref: h for h in await bot.search(question, 25)}
             return passages, hits
 
-        passages, hits = await bot.compute(interaction, work, ephemeral=True)
+        passages, hits = await bot.compute(interaction, work(), ephemeral=True)
         embed = rendering.others_embed(question, passages, hits)
         specs = [
             rendering.ButtonSpec("full", f"Open {rendering.short(p.ref)}", rendering.full_id(p.ref))
