@@ -23,6 +23,7 @@ shard processes, without touching the cog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -431,15 +432,31 @@ class SqliteSessionStore:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One `BEGIN IMMEDIATE` ... `COMMIT`. On any failure (an error in the body, a failed
+        COMMIT, a cancellation at any point, even during BEGIN) it rolls back before the lock
+        is released, so the shared connection is never left inside a transaction."""
         db = self.db
         async with self._lock:
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
+                await db.execute("COMMIT")
             except BaseException:
-                await asyncio.shield(db.execute("ROLLBACK"))
+                await self._rollback(db)
                 raise
-            await asyncio.shield(db.execute("COMMIT"))
+
+    @staticmethod
+    async def _rollback(db: aiosqlite.Connection) -> None:
+        """ROLLBACK whatever is open.
+
+        aiosqlite queues a statement on the connection's one thread as soon as it is awaited,
+        and the thread runs them in order. So the ROLLBACK runs after any statement of this
+        transaction that was still queued when a cancellation arrived (a BEGIN or a COMMIT
+        included), and before the next transaction's BEGIN, even if this await is cancelled
+        too. With nothing open (BEGIN failed, or the COMMIT went through) it is a no-op.
+        """
+        with contextlib.suppress(sqlite3.OperationalError):  # no transaction is active
+            await db.execute("ROLLBACK")
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         async with self._lock, self.db.execute(sql, params) as cursor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -300,3 +301,83 @@ async def check_after_kill(path: Path, session_id: int, quiz_id: int) -> None:
         # The database is consistent after the kill.
         async with store.db.execute("PRAGMA integrity_check") as cursor:
             assert (await cursor.fetchone())[0] == "ok"
+
+
+# -- transactions: a failed or cancelled write leaves the connection usable ----------------
+
+
+class FailingExecute:
+    """Wraps the store's connection: `statement` raises `error` (before or after it runs)."""
+
+    def __init__(self, store: SqliteSessionStore, statement: str, error: BaseException, *, run):
+        self.real = store.db
+        self.statement, self.error, self.run = statement, error, run
+        self.failed = 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def execute(self, sql, *args):
+        if sql.strip() == self.statement and not self.failed:
+            self.failed += 1
+            return self._fail(sql, *args)
+        return self.real.execute(sql, *args)
+
+    async def _fail(self, sql, *args):
+        if self.run == "first":  # the statement runs, then the error arrives
+            await self.real.execute(sql, *args)
+        elif self.run == "meanwhile":  # the error arrives while the statement is queued
+            self.queued = asyncio.ensure_future(self.real.execute(sql, *args))
+            await asyncio.sleep(0)
+        raise self.error
+
+
+async def ask_question(store, session_id, text="who led the Cheka?"):
+    return await store.record_question(
+        session_id,
+        user_id=101,
+        user_name="Ben",
+        question=text,
+        answered=False,
+        quote="",
+        citation="",
+        ref=None,
+        via="slash",
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "error", "run"),
+    [
+        ("COMMIT", sqlite3.OperationalError("disk I/O error"), None),  # COMMIT fails
+        ("BEGIN IMMEDIATE", asyncio.CancelledError(), "first"),  # cancelled right after BEGIN
+        ("BEGIN IMMEDIATE", asyncio.CancelledError(), "meanwhile"),  # cancelled during BEGIN
+    ],
+)
+async def test_a_failed_transaction_is_rolled_back(store, statement, error, run):
+    session = await start(store)
+    failing = FailingExecute(store, statement, error, run=run)
+    store._db = failing
+    with pytest.raises(type(error)):
+        await ask_question(store, session.id, "lost")
+    assert failing.failed == 1
+    # Later writes work, and the failed one left nothing behind.
+    await ask_question(store, session.id, "kept")
+    questions = [e.data["question"] for e in await store.events(session.id) if e.kind == "question"]
+    assert "lost" not in questions and "kept" in questions
+    store._db = failing.real
+
+
+async def test_cancelled_writes_never_wedge_the_connection(store):
+    session = await start(store)
+    for steps in range(12):
+        task = asyncio.ensure_future(ask_question(store, session.id, f"cancelled {steps}"))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await ask_question(store, session.id, f"after {steps}")
+        assert not store.db.in_transaction
+    questions = [e.data["question"] for e in await store.events(session.id) if e.kind == "question"]
+    assert all(f"after {steps}" in questions for steps in range(12))
