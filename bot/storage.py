@@ -120,6 +120,8 @@ class QuizRecord:
     kind: str
     created_at: str
     closed_at: str | None = None
+    number: int = 0
+    """Its place among its session's quizzes (1, 2, ...), counted by the database."""
 
     @property
     def answer_index(self) -> int:
@@ -222,7 +224,10 @@ class SessionStore(Protocol):
     async def add_quiz(
         self, session_id: int, question: QuizQuestion, *, user_id: int, user_name: str
     ) -> tuple[QuizRecord, QuizRecord | None]:
-        """Store a new quiz; returns it and the previous open quiz, which it closes."""
+        """Store a new quiz; returns it and the previous open quiz, which it closes.
+
+        The new quiz's `number` is counted in the same transaction, so two quizzes started
+        at the same moment get different numbers."""
         ...
 
     async def quiz(self, quiz_id: int) -> QuizRecord:
@@ -324,6 +329,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+QUIZ_SELECT = (
+    "SELECT q.*, (SELECT COUNT(*) FROM quizzes p WHERE p.session_id = q.session_id"
+    " AND p.id <= q.id) AS number FROM quizzes q"
+)
+"""Quizzes with their number in the session (the quizzes_by_session index counts it)."""
 
 
 def _now() -> str:
@@ -650,7 +662,7 @@ class SqliteSessionStore:
         self, db: aiosqlite.Connection, session_id: int
     ) -> QuizRecord | None:
         async with db.execute(
-            "SELECT * FROM quizzes WHERE session_id = ? AND closed_at IS NULL ORDER BY id",
+            f"{QUIZ_SELECT} WHERE q.session_id = ? AND q.closed_at IS NULL ORDER BY q.id",
             (session_id,),
         ) as cursor:
             rows = list(await cursor.fetchall())
@@ -707,28 +719,28 @@ class SqliteSessionStore:
                 data={"quiz_id": quiz_id},
                 at=at,
             )
-            async with db.execute("SELECT * FROM quizzes WHERE id = ?", (quiz_id,)) as cur:
+            async with db.execute(f"{QUIZ_SELECT} WHERE q.id = ?", (quiz_id,)) as cur:
                 row = await cur.fetchone()
             assert row is not None
             return _quiz(row), previous
 
     async def quiz(self, quiz_id: int) -> QuizRecord:
-        row = await self._one("SELECT * FROM quizzes WHERE id = ?", (quiz_id,))
+        row = await self._one(f"{QUIZ_SELECT} WHERE q.id = ?", (quiz_id,))
         if row is None:
             raise NotFound(f"there is no quiz #{quiz_id}")
         return _quiz(row)
 
     async def open_quiz(self, session_id: int) -> QuizRecord | None:
         row = await self._one(
-            "SELECT * FROM quizzes WHERE session_id = ? AND closed_at IS NULL"
-            " ORDER BY id DESC LIMIT 1",
+            f"{QUIZ_SELECT} WHERE q.session_id = ? AND q.closed_at IS NULL"
+            " ORDER BY q.id DESC LIMIT 1",
             (session_id,),
         )
         return _quiz(row) if row else None
 
     async def close_quiz(self, quiz_id: int) -> QuizRecord:
         async with self._transaction() as db:
-            async with db.execute("SELECT * FROM quizzes WHERE id = ?", (quiz_id,)) as cursor:
+            async with db.execute(f"{QUIZ_SELECT} WHERE q.id = ?", (quiz_id,)) as cursor:
                 row = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"there is no quiz #{quiz_id}")
@@ -737,7 +749,7 @@ class SqliteSessionStore:
 
     async def vote(self, quiz_id: int, *, user_id: int, user_name: str, choice: int) -> Vote:
         async with self._transaction() as db:
-            async with db.execute("SELECT * FROM quizzes WHERE id = ?", (quiz_id,)) as cursor:
+            async with db.execute(f"{QUIZ_SELECT} WHERE q.id = ?", (quiz_id,)) as cursor:
                 row = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"there is no quiz #{quiz_id}")
@@ -783,9 +795,7 @@ class SqliteSessionStore:
         return list(dict.fromkeys(row["ref"] for row in rows))
 
     async def quizzes(self, session_id: int) -> list[QuizRecord]:
-        rows = await self._all(
-            "SELECT * FROM quizzes WHERE session_id = ? ORDER BY id", (session_id,)
-        )
+        rows = await self._all(f"{QUIZ_SELECT} WHERE q.session_id = ? ORDER BY q.id", (session_id,))
         return [_quiz(row) for row in rows]
 
     async def scoreboard(self, session_id: int) -> list[Score]:

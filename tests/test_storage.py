@@ -381,3 +381,21 @@ async def test_cancelled_writes_never_wedge_the_connection(store):
         assert not store.db.in_transaction
     questions = [e.data["question"] for e in await store.events(session.id) if e.kind == "question"]
     assert all(f"after {steps}" in questions for steps in range(12))
+
+
+async def test_quizzes_are_numbered_in_the_transaction(store):
+    session = await start(store)
+    other = await start(store, channel=20, thread=21)
+    await store.add_quiz(other.id, QUESTION, user_id=100, user_name="Ana")  # another session
+    results = await asyncio.gather(
+        *(store.add_quiz(session.id, QUESTION, user_id=100, user_name="Ana") for _ in range(4))
+    )
+    assert sorted(quiz.number for quiz, _ in results) == [1, 2, 3, 4]
+    for quiz, previous in results:
+        assert (previous is None) == (quiz.number == 1)
+        assert previous is None or previous.number == quiz.number - 1
+    assert [q.number for q in await store.quizzes(session.id)] == [1, 2, 3, 4]
+    last = max(results, key=lambda pair: pair[0].number)[0]
+    assert (await store.quiz(last.id)).number == 4
+    assert (await store.open_quiz(session.id)).number == 4
+    assert (await store.close_quiz(last.id)).number == 4

@@ -387,3 +387,32 @@ async def test_bot_process_killed_mid_session(discord, tmp_path):
         except subprocess.TimeoutExpired:
             second.kill()
             second.wait(10)
+
+
+async def test_two_quizzes_at_the_same_moment(discord, tmp_path, library):
+    settings = make_settings(tmp_path, discord)
+    await start_bot(discord, settings, library)
+    alice, bob = discord.alice, discord.bob
+    started = await discord.slash(
+        "study start", user=alice, channel=discord.channel, source="guardians", section="3"
+    )
+    thread = session_thread(discord, started)
+    for _ in range(3):
+        await discord.slash("study next", user=alice, channel=thread)
+
+    quizzes = await asyncio.gather(
+        discord.slash("study quiz", user=alice, channel=thread),
+        discord.slash("study quiz", user=bob, channel=thread),
+    )
+    titles = sorted(re.findall(r"Quiz (-?\d+)[:\s]", q.text)[-1] for q in quizzes)
+    assert titles == ["1", "2"], [q.text for q in quizzes]
+    second = next(q for q in quizzes if "Quiz 2: fill in the blank" in q.text)
+    assert "Quiz 1: the answer is" in second.text  # it closes and reveals the first
+    assert "Quiz 0" not in second.text
+    async with SqliteSessionStore(settings.database_path) as peek:
+        session = await peek.active_session(thread)
+        assert session is not None
+        asked = await peek.quizzes(session.id)
+    assert [q.number for q in asked] == [1, 2]
+    assert (asked[0].ref, asked[0].answer) != (asked[1].ref, asked[1].answer)
+    discord.assert_healthy()

@@ -21,7 +21,7 @@ import contextlib
 import io
 import logging
 import random
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,10 +108,10 @@ def next_view(session: StudySession, passage: Passage, has_next: bool) -> discor
     return view
 
 
-def quiz_embed(quiz: QuizRecord, number: int) -> discord.Embed:
+def quiz_embed(quiz: QuizRecord) -> discord.Embed:
     lines = [f"**{LETTERS[i]}.** {clean(choice)}" for i, choice in enumerate(quiz.choices)]
     embed = discord.Embed(
-        title=f"Quiz {number}: fill in the blank",
+        title=f"Quiz {quiz.number}: fill in the blank",
         description=cloze_text(quiz.cloze) + "\n\n" + "\n".join(lines),
         colour=QUIZ_COLOUR,
     )
@@ -137,9 +137,9 @@ def answer_quote(quiz: QuizRecord) -> str:
     return render_quote(quiz.sentence, (quiz.answer,), 1500)
 
 
-def reveal_embed(quiz: QuizRecord, number: int, votes: Sequence[Vote]) -> discord.Embed:
+def reveal_embed(quiz: QuizRecord, votes: Sequence[Vote]) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Quiz {number}: the answer is {fit(quiz.answer, TITLE_LIMIT - 40)}",
+        title=f"Quiz {quiz.number}: the answer is {fit(quiz.answer, TITLE_LIMIT - 40)}",
         description=answer_quote(quiz),
         colour=QUIZ_COLOUR,
     )
@@ -268,6 +268,32 @@ class QuizChoiceButton(HistButton, template=QUIZ_TEMPLATE):
 # -- the cog --------------------------------------------------------------------------------
 
 
+class KeyedLocks:
+    """An asyncio lock per key (a channel, a session), dropped once nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    def locked(self, key: int) -> bool:
+        entry = self._locks.get(key)
+        return entry is not None and entry[0].locked()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[key]
+
+
 class StudyCog(commands.Cog, name="Study"):
     study = app_commands.Group(
         name="study",
@@ -279,6 +305,8 @@ class StudyCog(commands.Cog, name="Study"):
         self.bot = bot
         self.store: SessionStore = store or SqliteSessionStore(bot.settings.database_path)
         self._starting: dict[int, asyncio.Lock] = {}
+        self._quizzing = KeyedLocks()
+        """One quiz being made at a time per session id."""
 
     async def cog_load(self) -> None:
         await self.store.open()
@@ -732,14 +760,22 @@ class StudyCog(commands.Cog, name="Study"):
 
     async def _new_quiz(self, interaction: discord.Interaction) -> dict[str, Any]:
         session = await self._here(interaction)
+        # One quiz at a time per session: the next one excludes this one's question, and its
+        # seed follows the quizzes already asked. (The number shown comes from the database,
+        # counted in add_quiz's transaction, so it is right across processes too.)
+        async with self._quizzing.hold(session.id):
+            return await self._make_quiz(interaction, session)
+
+    async def _make_quiz(
+        self, interaction: discord.Interaction, session: StudySession
+    ) -> dict[str, Any]:
         refs = await self.store.read_refs(session.id)
         asked = await self.store.quizzes(session.id)
-        number = len(asked) + 1
         library = self.bot.library
 
         def generate():
             read = [library.passage(ref) for ref in refs]
-            rng = random.Random(f"{session.id}:{number}")
+            rng = random.Random(f"{session.id}:{len(asked) + 1}")
             exclude = [(q.ref, q.answer) for q in asked]
             return make_quiz(read, pool=library.passages, rng=rng, exclude=exclude)
 
@@ -760,8 +796,8 @@ class StudyCog(commands.Cog, name="Study"):
             raise StudyError("This study session has ended.") from None
         embeds = []
         if previous is not None:
-            embeds.append(reveal_embed(previous, number - 1, await self.store.votes(previous.id)))
-        embeds.append(quiz_embed(record, number))
+            embeds.append(reveal_embed(previous, await self.store.votes(previous.id)))
+        embeds.append(quiz_embed(record))
         return {"embeds": embeds, "view": quiz_view(record)}
 
     async def press_choice(self, interaction: discord.Interaction, quiz: int, choice: int) -> None:
@@ -813,8 +849,7 @@ class StudyCog(commands.Cog, name="Study"):
         if open_quiz is None:
             raise StudyError("There is no open quiz. Start one with /study quiz.")
         closed = await self.store.close_quiz(open_quiz.id)
-        number = [q.id for q in await self.store.quizzes(session.id)].index(closed.id) + 1
-        return {"embed": reveal_embed(closed, number, await self.store.votes(closed.id))}
+        return {"embed": reveal_embed(closed, await self.store.votes(closed.id))}
 
     @study.command(name="scores", description="The session's quiz scoreboard")
     async def scores(self, interaction: discord.Interaction) -> None:
@@ -915,8 +950,7 @@ class StudyCog(commands.Cog, name="Study"):
         embed.set_footer(text="histbot · the full transcript is attached (Markdown)")
         embeds = [embed]
         if closed is not None:
-            number = [q.id for q in quizzes].index(closed.id) + 1
-            embeds.insert(0, reveal_embed(closed, number, votes.get(closed.id, [])))
+            embeds.insert(0, reveal_embed(closed, votes.get(closed.id, [])))
         file = discord.File(
             io.BytesIO(markdown.encode("utf-8")), filename=f"study-session-{session.id}.md"
         )
