@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from bot.app import HistBot
+from bot.exts.study import KeyedLocks
 from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
@@ -416,3 +417,67 @@ async def test_two_quizzes_at_the_same_moment(discord, tmp_path, library):
     assert [q.number for q in asked] == [1, 2]
     assert (asked[0].ref, asked[0].answer) != (asked[1].ref, asked[1].answer)
     discord.assert_healthy()
+
+
+async def test_a_start_that_fails_while_waiting_frees_the_channel(discord, tmp_path, library):
+    """A /study start waiting for another one in the same channel, whose deferral fails
+    (an expired interaction, an outage), leaves no lock behind: the channel still works."""
+    settings = make_settings(tmp_path, discord)
+    bot = await start_bot(discord, settings, library)
+    bot.defer_after = 0.05
+    cog = bot.get_cog("Study")
+    alice, bob = discord.alice, discord.bob
+    real_start, real_defer = cog.store.start_session, cog._defer
+
+    async def slow_start(**fields):
+        await asyncio.sleep(0.5)
+        return await real_start(**fields)
+
+    async def failing_defer(interaction, *, ephemeral=False):
+        if interaction.user.id == bob.id:
+            raise RuntimeError("the interaction expired")
+        await real_defer(interaction, ephemeral=ephemeral)
+
+    cog.store.start_session, cog._defer = slow_start, failing_defer
+    first = await discord.send_slash("study start", user=alice, channel=discord.channel)
+    await asyncio.sleep(0.2)  # alice's start holds the channel
+    failed = await discord.slash("study start", user=bob, channel=discord.channel)
+    assert "something went wrong" in private(failed)
+    won = await discord.wait_answer(first)
+    assert "Study session started" in won.text
+    cog.store.start_session, cog._defer = real_start, real_defer
+
+    ended = await discord.slash("study end", user=alice, channel=session_thread(discord, won))
+    assert "Study session ended" in ended.text
+    again = await discord.slash("study start", user=bob, channel=discord.channel)
+    assert "Study session started" in again.text
+    assert len(cog._starting) == 0  # no idle locks kept
+    discord.assert_healthy()
+
+
+async def test_keyed_locks_never_leak_to_a_failed_or_cancelled_waiter():
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def worker(name: str, slow=None) -> None:
+        async with locks.hold(1, slow=slow, after=0.01):
+            order.append(name)
+            await asyncio.sleep(0.05)
+
+    async def fail() -> None:
+        raise RuntimeError("could not acknowledge")
+
+    first = asyncio.ensure_future(worker("first"))
+    await asyncio.sleep(0)
+    failing = asyncio.ensure_future(worker("failing", slow=fail))
+    cancelled = asyncio.ensure_future(worker("cancelled"))
+    waiting = asyncio.ensure_future(worker("waiting"))
+    await asyncio.sleep(0.02)
+    cancelled.cancel()
+    results = await asyncio.gather(first, failing, cancelled, waiting, return_exceptions=True)
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], asyncio.CancelledError)
+    assert order == ["first", "waiting"]
+    assert len(locks) == 0
+    async with locks.hold(1):  # free again
+        assert len(locks) == 1

@@ -21,7 +21,8 @@ import contextlib
 import io
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -269,29 +270,59 @@ class QuizChoiceButton(HistButton, template=QUIZ_TEMPLATE):
 
 
 class KeyedLocks:
-    """An asyncio lock per key (a channel, a session), dropped once nobody holds or awaits it."""
+    """A mutex per key (a channel, a session), forgotten once nobody holds or awaits it.
+
+    The mutex is taken only synchronously, right after seeing it free, so a waiter that
+    fails or is cancelled while waiting (its `slow` callback raised, say) never ends up
+    holding it.
+    """
+
+    @dataclass(slots=True)
+    class _Gate:
+        held: bool = False
+        users: int = 0
+        released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._gates: dict[int, KeyedLocks._Gate] = {}
 
     def __len__(self) -> int:
-        return len(self._locks)
-
-    def locked(self, key: int) -> bool:
-        entry = self._locks.get(key)
-        return entry is not None and entry[0].locked()
+        return len(self._gates)
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: int) -> AsyncIterator[None]:
-        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
+    async def hold(
+        self,
+        key: int,
+        *,
+        slow: Callable[[], Awaitable[object]] | None = None,
+        after: float = 0.0,
+    ) -> AsyncIterator[None]:
+        """Hold `key`'s mutex; if that means waiting more than `after` seconds, await `slow()`
+        first (once), e.g. to acknowledge an interaction."""
+        gate = self._gates.setdefault(key, KeyedLocks._Gate())
+        gate.users += 1
         try:
-            async with lock:
+            while gate.held:
+                released = gate.released
+                if slow is None:
+                    await released.wait()
+                    continue
+                try:
+                    await asyncio.wait_for(released.wait(), after)
+                except TimeoutError:
+                    callback, slow = slow, None
+                    await callback()
+            gate.held = True
+            try:
                 yield
+            finally:
+                gate.held = False
+                gate.released.set()
+                gate.released = asyncio.Event()
         finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._locks[key]
+            gate.users -= 1
+            if not gate.users:
+                del self._gates[key]
 
 
 class StudyCog(commands.Cog, name="Study"):
@@ -304,7 +335,8 @@ class StudyCog(commands.Cog, name="Study"):
     def __init__(self, bot: HistBot, store: SessionStore | None = None) -> None:
         self.bot = bot
         self.store: SessionStore = store or SqliteSessionStore(bot.settings.database_path)
-        self._starting: dict[int, asyncio.Lock] = {}
+        self._starting = KeyedLocks()
+        """One /study start at a time per channel id."""
         self._quizzing = KeyedLocks()
         """One quiz being made at a time per session id."""
 
@@ -485,10 +517,10 @@ class StudyCog(commands.Cog, name="Study"):
         source_id, number, first_ref, heading = await self._soon(interaction, check())
         # One start at a time per channel (a guild's events all reach one shard, so this
         # closes the race between two simultaneous starts; the database's unique index is
-        # the backstop).
-        lock = self._starting.setdefault(channel.id, asyncio.Lock())
-        await self._soon(interaction, lock.acquire())
-        try:
+        # the backstop). If waiting for another start takes a while, acknowledge first.
+        async with self._starting.hold(
+            channel.id, slow=lambda: self._defer(interaction), after=self.bot.defer_after
+        ):
             existing = await self.store.active_session(channel.id)
             if existing is not None:
                 raise StudyError(
@@ -496,8 +528,6 @@ class StudyCog(commands.Cog, name="Study"):
                     f"(hosted by {existing.host_name})."
                 )
             await self._open(interaction, channel, source_id, number, first_ref, heading)
-        finally:
-            lock.release()
 
     async def _open(
         self,
