@@ -27,7 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import exts
-from bot.rendering import error_text
+from bot.rendering import error_text, searchable
 from bot.searching import Searcher
 from bot.settings import DISCORD_API_V10, Settings
 from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, UnknownReference
@@ -167,10 +167,10 @@ class HistBot(commands.Bot):
 
     async def ask(self, question: str, context: str = "", limit: int = 5) -> Answer:
         """library.answer off the loop (raises QueryError for an unusable question)."""
-        return await self.search_engine.answer(question, limit, context)
+        return await self.search_engine.answer(searchable(question), limit, context)
 
     async def search(self, query: str, limit: int = 25) -> list[Hit]:
-        return await self.search_engine.search(query, limit)
+        return await self.search_engine.search(searchable(query), limit)
 
     async def passage(self, ref: str) -> Passage:
         """library.passage off the loop (raises UnknownReference with suggestions)."""

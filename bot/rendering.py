@@ -207,6 +207,15 @@ def strip_bot_mentions(content: str, bot_id: int) -> str:
     return one_line(stripped)
 
 
+_DISCORD_SYNTAX = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b|<a?:\w+:\d+>")
+
+
+def searchable(question: str) -> str:
+    """A question without Discord's own syntax (mentions, @everyone, custom emoji): those are
+    addressed to people, not words of the question."""
+    return one_line(_DISCORD_SYNTAX.sub(" ", question))
+
+
 def question_from_title(title: str | None) -> str:
     """Undo `clean` on an embed title (the question an answer was asked with)."""
     if not title:
@@ -583,7 +592,9 @@ def sources_embeds(
     return embeds
 
 
-def help_embed(example: Passage | None = None) -> discord.Embed:
+def help_embed(passages: Sequence[Passage] = ()) -> discord.Embed:
+    """What the bot does and how to cite it, with a real citation from the library."""
+    example = next((p for p in passages if p.section_title), passages[0] if passages else None)
     embed = discord.Embed(
         title="histbot — quotes and citations from the texts",
         description=(

@@ -143,10 +143,6 @@ class SearchIndex:
         """Inverse document frequency; a term the library lacks counts as the rarest."""
         return float(self.bm25.idf.get(term, self.max_idf))
 
-    def document_frequency(self, term: str) -> int:
-        ids = self.postings.get(term)
-        return 0 if ids is None else len(ids)
-
     def candidates(self, weighted_terms: dict[str, float]) -> np.ndarray:
         """Passages worth scoring: those holding the query terms that can add most to a score.
 

@@ -102,15 +102,6 @@ class Library:
         )
         return cls(sources, passages, index)
 
-    @classmethod
-    def from_passages(
-        cls,
-        sources: Sequence[Source],
-        passages: Sequence[Passage],
-        params: BM25Params | None = None,
-    ) -> Library:
-        return cls(sources, passages, SearchIndex(passages, params))
-
     # -- passages --------------------------------------------------------------------------
 
     def source(self, source_id: str) -> Source:

@@ -695,3 +695,13 @@ async def test_invalid_session_leads_to_a_fresh_identify(
     reply = await discord.slash("ask", question="Who was Kirov?")
     assert "Leningrad" in reply.embeds[0]["description"]
     discord.assert_healthy()
+
+
+async def test_mentions_in_a_question_are_not_searched_for(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    reply = await discord.slash("ask", question="@everyone <@&42> who was Yagoda?")
+    assert "Yagoda" in reply.embeds[0]["description"]
+    assert not reply.embeds[0]["description"].startswith("Not in the sources")
+    assert_silent(reply)

@@ -92,8 +92,8 @@ class Mentions(commands.Cog):
                 await message.reply(HINT.format(name=me.display_name), mention_author=False)
             return
         if question.lower().strip("!?. ") in ("help", "/help"):
-            example = next((p for p in self.bot.library.passages if p.section_title), None)
-            await message.reply(embed=rendering.help_embed(example), mention_author=False)
+            embed = rendering.help_embed(self.bot.library.passages)
+            await message.reply(embed=embed, mention_author=False)
             return
         retry = self.bot.cooldowns.hit("ask", message.author.id, self.bot.cooldown_seconds("ask"))
         if retry > 0:

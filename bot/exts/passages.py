@@ -150,8 +150,8 @@ class Passages(commands.Cog):
 
     @app_commands.command(name="help", description="What I do and how to cite my answers.")
     async def help(self, interaction: discord.Interaction) -> None:
-        example = next((p for p in self.bot.library.passages if p.section_title), None)
-        await self.bot.send(interaction, embed=rendering.help_embed(example), ephemeral=True)
+        embed = rendering.help_embed(self.bot.library.passages)
+        await self.bot.send(interaction, embed=embed, ephemeral=True)
 
 
 async def setup(bot: HistBot) -> None:
