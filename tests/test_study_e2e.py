@@ -22,6 +22,7 @@ from bot.exts.study import KeyedLocks
 from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
+from tests.conftest import write_sources
 from tests.standin.harness import Discord, Msg, Reply
 
 REPO = Path(__file__).resolve().parent.parent
@@ -217,7 +218,7 @@ async def test_bad_inputs(discord, tmp_path, library):
     alice, bob = discord.alice, discord.bob
 
     offered = await discord.autocomplete("study start", "section", "cheka", source="guardians")
-    assert [c["value"] for c in offered][:1] == ["3"]
+    assert [c["value"] for c in offered][:1] == ["guardians:3"]
     offered = await discord.autocomplete("study start", "source", "guard")
     assert [c["value"] for c in offered] == ["guardians"]
 
@@ -481,3 +482,73 @@ async def test_keyed_locks_never_leak_to_a_failed_or_cancelled_waiter():
     assert len(locks) == 0
     async with locks.hold(1):  # free again
         assert len(locks) == 1
+
+
+RAIL = """\
+    A Railway History
+    Beginnings
+    The Northern Railway Company opened its first line in 1841 between Millbrook and Ashford.
+    Its engineer, Thomas Whitcombe, had surveyed the route for the Board of Trade in 1838.
+    Growth
+    By 1856 the line carried 12,000 passengers a week, and Harriet Lamb joined its board.
+"""
+BASTILLE = """\
+    The Fall of the Bastille
+    Morning
+    On 14 July 1789 a crowd gathered before the fortress. The governor refused to hand over the powder.
+    Afternoon
+    After hours of fighting, Bernard-René de Launay surrendered the fortress to the crowd.
+"""
+
+
+async def test_start_with_several_texts_opens_the_chosen_section(discord, tmp_path):
+    folder = write_sources(
+        tmp_path / "texts",
+        {"rail": ("A Railway History", RAIL), "bastille": ("The Fall of the Bastille", BASTILLE)},
+    )
+    library = Library.load(folder)
+    assert [s.id for s in library.sources] == ["rail", "bastille"]
+    settings = make_settings(tmp_path, discord)
+    await start_bot(discord, settings, library)
+    alice = discord.alice
+
+    # Without a source, every text's sections are offered, each with its own value.
+    offered = await discord.autocomplete("study start", "section", "")
+    values = [c["value"] for c in offered]
+    assert values == ["rail:1", "rail:2", "bastille:1", "bastille:2"]
+    assert "Afternoon" in offered[3]["name"] and "bastille" in offered[3]["name"]
+    offered = await discord.autocomplete("study start", "section", "after")
+    assert [c["value"] for c in offered] == ["bastille:2"]
+    offered = await discord.autocomplete("study start", "section", "2", source="bastille")
+    assert [c["value"] for c in offered] == ["bastille:2"]
+
+    # The picked value opens that text's section, not the first text's.
+    started = await discord.slash(
+        "study start", user=alice, channel=discord.channel, section="bastille:2"
+    )
+    thread = session_thread(discord, started)
+    first = last_bot_message(discord, thread)
+    assert "bastille:2.1" in first.text and "The Fall of the Bastille" in first.text
+    await discord.slash("study end", user=alice, channel=thread)
+
+    # Typed by hand: a title finds its text; a plain number is the first text's (or the
+    # given source's) section.
+    cases = [
+        ({"section": "Afternoon"}, "bastille:2.1"),
+        ({"section": "2"}, "rail:2.1"),
+        ({"section": "2", "source": "bastille"}, "bastille:2.1"),
+        ({"section": "Morning", "source": "bastille"}, "bastille:1.1"),
+        ({}, "rail:1.1"),
+    ]
+    for options, ref in cases:
+        started = await discord.slash("study start", user=alice, channel=discord.channel, **options)
+        thread = session_thread(discord, started)
+        assert ref in last_bot_message(discord, thread).text, (options, ref)
+        await discord.slash("study end", user=alice, channel=thread)
+
+    # A picked value that contradicts the source option is refused.
+    refused = await discord.slash(
+        "study start", user=alice, channel=discord.channel, source="rail", section="bastille:2"
+    )
+    assert "not in rail" in private(refused)
+    discord.assert_healthy()

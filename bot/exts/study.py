@@ -21,6 +21,7 @@ import contextlib
 import io
 import logging
 import random
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,7 @@ from bot.storage import (
     StudySession,
     Vote,
 )
-from knowledge import Answer, Passage, QueryError, UnknownReference
+from knowledge import Answer, Library, Passage, QueryError, SectionInfo, UnknownReference
 from knowledge.quiz import BLANK, make_quiz
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ LETTERS = "ABCD"
 THREAD_NAME_LIMIT = 100
 NEXT_TEMPLATE = rf"histbot:study:next:(?P<session>\d+):(?P<ref>{REF_PATTERN})"
 QUIZ_TEMPLATE = r"histbot:study:quiz:(?P<quiz>\d+):(?P<choice>\d)"
+SECTION_VALUE = re.compile(r"^(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*(?P<number>\d+)$", re.I)
 
 
 class StudyError(app_commands.CheckFailure):
@@ -84,6 +86,32 @@ def next_id(session_id: int, ref: str) -> str:
 
 def quiz_id(quiz: int, choice: int) -> str:
     return f"histbot:study:quiz:{quiz}:{choice}"
+
+
+def section_value(info: SectionInfo) -> str:
+    """A section's autocomplete value: "source:number", unambiguous across texts."""
+    return f"{info.source_id}:{info.number}"
+
+
+def find_section(library: Library, source: str | None, section: str | None) -> SectionInfo:
+    """The section /study start names: a picked value ("bastille:2"), or typed by hand, a
+    number (in `source`, by default the first text) or a title (in `source`, or any text).
+    With neither, the first section of `source` (or of the first text)."""
+    source_id = source.strip().lower() if source and source.strip() else None
+    if source_id is not None:
+        library.source(source_id)  # UnknownReference for a source that does not exist
+    wanted = (section or "").strip()
+    if not wanted:
+        return library.sections(source_id or library.sources[0].id)[0]
+    picked = SECTION_VALUE.match(wanted)
+    if picked and picked["source"].lower() in {s.id for s in library.sources}:
+        named = picked["source"].lower()
+        if source_id is not None and named != source_id:
+            raise StudyError(f"Section {wanted} is not in {source_id}: pick one of its sections.")
+        return library.find_section(named, picked["number"])
+    if wanted.isdigit():
+        return library.find_section(source_id or library.sources[0].id, wanted)
+    return library.find_section(source_id, wanted)
 
 
 def study_cog(bot: commands.Bot) -> StudyCog:
@@ -465,9 +493,12 @@ class StudyCog(commands.Cog, name="Study"):
             sections = self.bot.library.sections()
         typed = current.strip().lower()
         pairs = [
-            (str(s.number), f"{s.number} — {s.title or 'untitled'} ({s.source_id})")
+            (section_value(s), f"{s.number} — {s.title or 'untitled'} ({s.source_id})")
             for s in sections
-            if not typed or typed in str(s.number) or typed in s.title.lower()
+            if not typed
+            or typed in str(s.number)
+            or typed in s.title.lower()
+            or typed in section_value(s)
         ]
         return [app_commands.Choice(name=n, value=v) for n, v in choices(pairs)]
 
@@ -490,13 +521,8 @@ class StudyCog(commands.Cog, name="Study"):
             raise StudyError("Study sessions run in a server text channel or thread.")
 
         def resolve() -> tuple[str, int, str, str]:
-            source_id = source.strip().lower() if source else library.sources[0].id
-            src = library.source(source_id)
-            info = (
-                library.find_section(source_id, section)
-                if section
-                else library.sections(source_id)[0]
-            )
+            info = find_section(library, source, section)
+            src = library.source(info.source_id)
             return (
                 src.id,
                 info.number,
