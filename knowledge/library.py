@@ -33,7 +33,7 @@ from knowledge.index import (
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
 from knowledge.query import Query, analyse
 from knowledge.sources import cut_passages, read_manifest, read_text
-from knowledge.text import terms, words
+from knowledge.text import split_sentences, terms, words
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class Library:
         ranked = self._rank(query, max(limit, RERANK_DEPTH))
         hits = [self._hit(p, s, query) for p, s in ranked]
         if hits:
-            hits = _prefer_complete(hits, query)
+            hits = _prefer_complete(hits, query, self.index)
         hits = tuple(hits[:limit])
         if not hits:
             unknown = ", ".join(query.unknown[:3])
@@ -328,23 +328,36 @@ class Library:
         return tuple(seen[:3])
 
 
-def _prefer_complete(hits: list[Hit], query: Query) -> list[Hit]:
+def _prefer_complete(hits: list[Hit], query: Query, index: SearchIndex) -> list[Hit]:
     """Among passages scoring close to the best, prefer one whose quote names everyone the
-    question names and holds what it asks for (a date for "when"): BM25 alone can rank a
-    passage that merely repeats the question's words above the one that answers it."""
+    question names and holds what it asks for (a date for "when") — first one where a single
+    sentence holds every word of the question (or a relative of it), then any. BM25 alone can
+    rank a passage that merely repeats the question's words ("They succeeded completely")
+    above the one that answers it ("Dzerzhinsky’s successor, Vyacheslav Menzhinsky")."""
     floor = hits[0].score * RERANK_FLOOR
+    needed = [query.alternatives.get(t, frozenset({t})) for t in query.core if index.has_term(t)]
 
     def complete(hit: Hit) -> bool:
-        if hit.score < floor:
-            return False
         quoted = {t.term for t in words(hit.quote)}
         return (
-            quote_has_type(hit.quote, query.answer_type)
+            hit.score >= floor
+            and quote_has_type(hit.quote, query.answer_type)
             and all(name in quoted for name in query.names)
             and (not query.is_definition or defines(hit.quote, query))
         )
 
-    best = next((hit for hit in hits if complete(hit)), None)
+    def in_one_sentence(hit: Hit) -> bool:
+        for sentence in split_sentences(hit.quote):
+            present = {t.term for t in words(sentence)}
+            if all(options & present for options in needed):
+                return True
+        return False
+
+    candidates = [hit for hit in hits if complete(hit)]
+    best = None
+    if query.answer_type is None:  # a date or number already ties the answer to the event
+        best = next((hit for hit in candidates if in_one_sentence(hit)), None)
+    best = best or next(iter(candidates), None)
     return hits if best is None else [best] + [hit for hit in hits if hit is not best]
 
 
