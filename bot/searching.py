@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,12 +25,21 @@ from knowledge import Answer, Hit, Library
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+PARENT_CHECK_SECONDS = 0.5
 _library: Library | None = None
 
 
-def _load(sources_dir: str, cache_dir: str) -> None:
+def _load(sources_dir: str, cache_dir: str, parent_pid: int) -> None:
     global _library
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     _library = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker whose bot was killed (SIGKILL, out of memory) must not live on as an orphan."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _ready() -> bool:
@@ -76,7 +88,7 @@ class Searcher:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_load,
-                initargs=(str(sources_dir), str(cache_dir)),
+                initargs=(str(sources_dir), str(cache_dir), os.getpid()),
             )
 
         return cls(library, make_pool(), workers=workers, make_pool=make_pool)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,45 @@ async def test_a_killed_worker_is_replaced_and_the_question_still_answered(
         assert "a search worker died" in caplog.text
     finally:
         searcher.shutdown()
+
+
+def test_workers_exit_when_the_bot_is_killed(tmp_path: Path) -> None:
+    """SIGKILL the bot process: its search workers must not live on as orphans."""
+    script = f"""
+import asyncio, multiprocessing, sys
+from pathlib import Path
+from bot.searching import Searcher
+from knowledge import Library
+
+async def main():
+    seeds = Path({str(SEEDS)!r})
+    cache = Path({str(tmp_path)!r})
+    searcher = Searcher.in_worker_processes(Library.load(seeds, cache_dir=cache), seeds, cache, 2)
+    await searcher.warm_up()
+    print(*[p.pid for p in multiprocessing.active_children()], flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    bot = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert bot.stdout is not None
+        workers = [int(pid) for pid in bot.stdout.readline().split()]
+        assert len(workers) >= 2
+        bot.kill()
+        bot.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        bot.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie is dead too
+        return stat.read().split()[2] != "Z"
