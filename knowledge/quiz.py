@@ -4,6 +4,10 @@
     question.cloze    # the sentence with the key term replaced by a blank
     question.choices  # four distinct terms of the same kind, the answer among them
 
+Distractors come from a vocabulary of the whole pool, which takes a read of every passage
+(seconds for ten thousand). `QuizMaker(pool)` holds it; `quiz_maker(pool)` keeps one per
+pool tuple (a library's `passages`), so only the first quiz on a library pays for it.
+
 A *key term* is found by general typographic heuristics, nothing tuned to one text:
 
 * dates — "21 February 1918", "February 1918", "March 5, 1953";
@@ -24,9 +28,12 @@ from __future__ import annotations
 
 import random
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from knowledge.models import Passage
 from knowledge.text import STOP_WORDS, fold, split_sentences
@@ -247,6 +254,16 @@ class _Candidate:
     term: Term
 
 
+class _Option(NamedTuple):
+    key: str
+    text: str
+    words: frozenset[str]
+    the: bool
+    """Usually written after "the"."""
+    place: bool
+    """Often after a place preposition."""
+
+
 @dataclass(slots=True)
 class _Vocabulary:
     """Every key term of the texts by kind (folded key -> first spelling seen), and what
@@ -260,6 +277,19 @@ class _Vocabulary:
     terms: dict[TermKind, dict[str, str]]
     contexts: dict[str, list[int]]
     """key -> [occurrences after "the", after a place preposition, all occurrences]"""
+    options: dict[TermKind, tuple[_Option, ...]] = field(default_factory=dict)
+    """Per kind, every term as a distractor option, sorted by key."""
+
+    def freeze(self) -> _Vocabulary:
+        """Work out each term's option data once, for every later question."""
+        self.options = {
+            kind: tuple(
+                _Option(key, text, frozenset(_word_keys(text)), *self.usage(text))
+                for key, text in sorted(terms.items())
+            )
+            for kind, terms in self.terms.items()
+        }
+        return self
 
     def usage(self, text: str) -> tuple[bool, bool]:
         the, place, total = self.contexts.get(_key(text), [0, 0, 0])
@@ -286,7 +316,7 @@ def _vocabulary(passages: Iterable[Passage], lexicon: Lexicon) -> _Vocabulary:
                 counts[0] += bool(_THE_BEFORE.search(before))
                 counts[1] += bool(_PLACE_BEFORE.search(before))
                 counts[2] += 1
-    return vocabulary
+    return vocabulary.freeze()
 
 
 def _distractors(
@@ -297,13 +327,14 @@ def _distractors(
     answer = candidate.term.text
     answer_words = _word_keys(answer)
     sentence_key = _key(candidate.sentence)
-    options = []
-    for key, text in sorted(vocabulary.terms[candidate.term.kind].items()):
-        if key == _key(answer) or key in sentence_key:
-            continue
-        if answer_words & _word_keys(text):
-            continue
-        options.append(text)
+    answer_key = _key(answer)
+    options = [
+        option
+        for option in vocabulary.options.get(candidate.term.kind, ())
+        if option.key != answer_key
+        and option.key not in sentence_key
+        and answer_words.isdisjoint(option.words)
+    ]
     if len(options) < CHOICES - 1:
         return None
     # Prefer terms used like the answer (with or without "the", as a place or not), then
@@ -313,19 +344,19 @@ def _distractors(
     the, place = vocabulary.usage(answer)
     rng.shuffle(options)
     options.sort(
-        key=lambda t: (
-            vocabulary.usage(t)[0] != the,
-            vocabulary.usage(t)[1] != place,
-            abs(len(t.split()) - words),
-            abs(len(t) - len(answer)) // 6,
+        key=lambda o: (
+            o.the != the,
+            o.place != place,
+            abs(len(o.text.split()) - words),
+            abs(len(o.text) - len(answer)) // 6,
         )
     )
-    chosen: list[str] = []
+    chosen: list[_Option] = []
     for option in options:
-        if all(_word_keys(option).isdisjoint(_word_keys(c)) or option == c for c in chosen):
+        if all(option.words.isdisjoint(c.words) or option.text == c.text for c in chosen):
             chosen.append(option)
         if len(chosen) == CHOICES - 1:
-            return chosen
+            return [c.text for c in chosen]
     return None
 
 
@@ -344,6 +375,75 @@ def _cloze(sentence: str, answer: str) -> str:
     return re.sub(rf"(?<!\w){re.escape(answer)}(?!\w)", BLANK, sentence)
 
 
+class QuizMaker:
+    """Makes questions whose distractors come from one pool of passages (a library's).
+
+    Building it reads the whole pool (seconds for a large library): build it once per pool,
+    off the event loop, and reuse it (`quiz_maker` does). Thread-safe once built.
+    """
+
+    def __init__(self, pool: Sequence[Passage]) -> None:
+        self.pool = pool
+        self.lexicon = Lexicon.of(pool)
+        self.vocabulary = _vocabulary(pool, self.lexicon)
+
+    def make(
+        self,
+        passages: Sequence[Passage],
+        rng: random.Random | None = None,
+        exclude: Iterable[tuple[str, str]] = (),
+    ) -> QuizQuestion | None:
+        """A cloze question about one of `passages`, or None when they hold no usable term.
+
+        `exclude` holds (ref, answer) pairs already asked, so a session's quizzes differ
+        while that is possible.
+        """
+        rng = rng or random.Random()
+        candidates = _candidates(passages, self.lexicon)
+        asked = {(ref, _key(answer)) for ref, answer in exclude}
+        fresh = [c for c in candidates if (c.passage.ref, _key(c.term.text)) not in asked]
+        rng.shuffle(fresh)
+        rng.shuffle(candidates)
+        for candidate in [*fresh, *candidates] if fresh else candidates:
+            distractors = _distractors(candidate, self.vocabulary, rng)
+            if distractors is None:
+                continue
+            answer = candidate.term.text
+            choices = [answer, *distractors]
+            rng.shuffle(choices)
+            return QuizQuestion(
+                ref=candidate.passage.ref,
+                citation=candidate.passage.citation,
+                sentence=candidate.sentence,
+                cloze=_cloze(candidate.sentence, answer),
+                answer=answer,
+                choices=tuple(choices),
+                kind=candidate.term.kind,
+            )
+        return None
+
+
+_MAKERS: OrderedDict[int, QuizMaker] = OrderedDict()
+_MAKERS_KEPT = 4
+_MAKERS_LOCK = threading.Lock()
+
+
+def quiz_maker(pool: Sequence[Passage]) -> QuizMaker:
+    """The `QuizMaker` for `pool`, built on first use and kept while `pool` is among the few
+    most recently used. Only tuples (immutable, like `Library.passages`) are kept, by
+    identity: the maker holds the tuple, so its id cannot be reused while it is kept."""
+    if not isinstance(pool, tuple):
+        return QuizMaker(pool)
+    with _MAKERS_LOCK:  # one build per pool even when two quizzes start at once
+        maker = _MAKERS.get(id(pool))
+        if maker is None or maker.pool is not pool:
+            maker = _MAKERS[id(pool)] = QuizMaker(pool)
+        _MAKERS.move_to_end(id(pool))
+        while len(_MAKERS) > _MAKERS_KEPT:
+            _MAKERS.popitem(last=False)
+        return maker
+
+
 def make_quiz(
     passages: Sequence[Passage],
     pool: Sequence[Passage] | None = None,
@@ -352,33 +452,9 @@ def make_quiz(
 ) -> QuizQuestion | None:
     """A cloze question about one of `passages`, or None when they hold no usable term.
 
-    `pool` is where distractors come from (the whole library; default `passages`).
+    `pool` is where distractors come from (the whole library; default `passages`); its
+    vocabulary is built once per pool tuple (see `quiz_maker`).
     `exclude` holds (ref, answer) pairs already asked, so a session's quizzes differ while
     that is possible.
     """
-    rng = rng or random.Random()
-    pool = passages if pool is None else pool
-    lexicon = Lexicon.of(pool)
-    vocabulary = _vocabulary(pool, lexicon)
-    candidates = _candidates(passages, lexicon)
-    asked = {(ref, _key(answer)) for ref, answer in exclude}
-    fresh = [c for c in candidates if (c.passage.ref, _key(c.term.text)) not in asked]
-    rng.shuffle(fresh)
-    rng.shuffle(candidates)
-    for candidate in [*fresh, *candidates] if fresh else candidates:
-        distractors = _distractors(candidate, vocabulary, rng)
-        if distractors is None:
-            continue
-        answer = candidate.term.text
-        choices = [answer, *distractors]
-        rng.shuffle(choices)
-        return QuizQuestion(
-            ref=candidate.passage.ref,
-            citation=candidate.passage.citation,
-            sentence=candidate.sentence,
-            cloze=_cloze(candidate.sentence, answer),
-            answer=answer,
-            choices=tuple(choices),
-            kind=candidate.term.kind,
-        )
-    return None
+    return quiz_maker(passages if pool is None else pool).make(passages, rng, exclude)

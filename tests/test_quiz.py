@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from knowledge import Library, Passage, Source
-from knowledge.quiz import BLANK, CHOICES, Lexicon, TermKind, extract_terms, make_quiz
+from knowledge.quiz import (
+    BLANK,
+    CHOICES,
+    Lexicon,
+    QuizMaker,
+    TermKind,
+    extract_terms,
+    make_quiz,
+    quiz_maker,
+)
 from knowledge.text import split_sentences
 
 REPO = Path(__file__).resolve().parent.parent
@@ -151,3 +160,24 @@ def test_no_terms_no_question():
         text="nothing here has a name or a number in it, only plain lower case words.",
     )
     assert make_quiz([bare], pool=[bare, passage], rng=random.Random(1)) is None
+
+
+def test_the_pool_vocabulary_is_built_once_per_library(seed_library, monkeypatch):
+    import knowledge.quiz as quiz
+
+    pool = tuple(list(seed_library.passages))  # a new tuple, like a new library's passages
+    builds = []
+    real = quiz.Lexicon.of.__func__
+    monkeypatch.setattr(
+        quiz.Lexicon, "of", classmethod(lambda cls, ps: builds.append(1) or real(cls, ps))
+    )
+    maker = quiz_maker(pool)
+    assert isinstance(maker, QuizMaker) and quiz_maker(pool) is maker
+    questions = [
+        make_quiz(pool[: 4 + seed], pool=pool, rng=random.Random(seed)) for seed in range(5)
+    ]
+    assert len(builds) == 1  # not once per question
+    assert questions[0] == maker.make(pool[:4], rng=random.Random(0))
+    assert questions[0] == QuizMaker(list(pool)).make(pool[:4], rng=random.Random(0))
+    # A list may change: it is not cached.
+    assert quiz_maker(list(pool)) is not quiz_maker(list(pool))

@@ -59,7 +59,7 @@ from bot.storage import (
     Vote,
 )
 from knowledge import Answer, Library, Passage, QueryError, SectionInfo, UnknownReference
-from knowledge.quiz import BLANK, make_quiz
+from knowledge.quiz import BLANK, quiz_maker
 
 if TYPE_CHECKING:
     from bot.app import HistBot
@@ -367,6 +367,7 @@ class StudyCog(commands.Cog, name="Study"):
         """One /study start at a time per channel id."""
         self._quizzing = KeyedLocks()
         """One quiz being made at a time per session id."""
+        self._warming: asyncio.Future[Any] | None = None
 
     async def cog_load(self) -> None:
         await self.store.open()
@@ -376,6 +377,8 @@ class StudyCog(commands.Cog, name="Study"):
             hooks.append(self.record_ask)
 
     async def cog_unload(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         self.bot.remove_message_claim(self.claim)
         hooks = getattr(self.bot, "answer_hooks", None)
         if isinstance(hooks, list) and self.record_ask in hooks:
@@ -462,6 +465,15 @@ class StudyCog(commands.Cog, name="Study"):
                 session.id, user_id=None, user_name="", reason="thread deleted"
             )
         return True
+
+    def _warm_quizzes(self) -> None:
+        """Build the library's quiz vocabulary in the background (a read of every passage:
+        seconds for a large library), so a session's first /study quiz need not wait."""
+        if self._warming is not None and not self._warming.done():
+            return
+        library = self.bot.library
+        self._warming = asyncio.ensure_future(self.bot.run_blocking(quiz_maker, library.passages))
+        self._warming.add_done_callback(_log_failure)
 
     async def _passage_message(self, session: StudySession, passage: Passage) -> dict[str, Any]:
         following = await self.bot.run_blocking(self.bot.library.next, passage.ref)
@@ -597,6 +609,7 @@ class StudyCog(commands.Cog, name="Study"):
             raise StudyError(
                 f"A study session is already running here, in <#{conflict.existing.thread_id}>."
             ) from None
+        self._warm_quizzes()
         passage = await self.bot.passage(first_ref)
         following = await self.bot.run_blocking(library.next, first_ref)
         embed = study_passage_embed(passage, session)
@@ -833,7 +846,8 @@ class StudyCog(commands.Cog, name="Study"):
             read = [library.passage(ref) for ref in refs]
             rng = random.Random(f"{session.id}:{len(asked) + 1}")
             exclude = [(q.ref, q.answer) for q in asked]
-            return make_quiz(read, pool=library.passages, rng=rng, exclude=exclude)
+            # The library's vocabulary is built once (see _warm_quizzes), not per quiz.
+            return quiz_maker(library.passages).make(read, rng=rng, exclude=exclude)
 
         question = await self.bot.run_blocking(generate)
         if question is None:
@@ -1017,6 +1031,11 @@ def _deferred_key() -> str:
     from bot.app import DEFERRED_KEY
 
     return DEFERRED_KEY
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("could not prepare the quiz vocabulary", exc_info=future.exception())
 
 
 async def _delete_quietly(thread: discord.Thread) -> None:
