@@ -552,3 +552,32 @@ async def test_start_with_several_texts_opens_the_chosen_section(discord, tmp_pa
     )
     assert "not in rail" in private(refused)
     discord.assert_healthy()
+
+
+async def test_study_ask_answers_as_ask_and_follows_up_only_on_pronouns(discord, tmp_path, library):
+    settings = make_settings(tmp_path, discord)
+    await start_bot(discord, settings, library)
+    alice = discord.alice
+    started = await discord.slash("study start", user=alice, channel=discord.channel, section="3")
+    thread = session_thread(discord, started)
+    first = await discord.slash("study ask", user=alice, channel=thread, question="Who was Yagoda?")
+    assert "guardians:3.9" in first.text
+
+    # A question of its own is answered exactly as /ask answers it, whatever came before.
+    question = "What happened at the show trials?"
+    in_session = await discord.slash("study ask", user=alice, channel=thread, question=question)
+    plain = await discord.slash("ask", user=alice, channel=discord.channel2, question=question)
+    assert in_session.text == plain.text
+    assert "guardians:4.3" in in_session.text
+
+    # A follow-up about "him" is about the last answer's subject.
+    await discord.slash("study ask", user=alice, channel=thread, question="Who was Yagoda?")
+    follow_up = await discord.slash(
+        "study ask", user=alice, channel=thread, question="What happened to him?"
+    )
+    assert "Yagoda" in follow_up.text
+    alone = await discord.slash(
+        "ask", user=alice, channel=discord.channel2, question="What happened to him?"
+    )
+    assert "only common words" in private(alone)
+    discord.assert_healthy()

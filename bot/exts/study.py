@@ -73,6 +73,10 @@ LETTERS = "ABCD"
 THREAD_NAME_LIMIT = 100
 NEXT_TEMPLATE = rf"histbot:study:next:(?P<session>\d+):(?P<ref>{REF_PATTERN})"
 QUIZ_TEMPLATE = r"histbot:study:quiz:(?P<quiz>\d+):(?P<choice>\d)"
+FOLLOW_UP = re.compile(
+    r"\b(?:he|she|him|her|hers|his|they|them|their|theirs|it|its|himself|herself|themselves)\b",
+    re.I,
+)
 SECTION_VALUE = re.compile(r"^(?P<source>[a-z0-9][a-z0-9_-]*)\s*:\s*(?P<number>\d+)$", re.I)
 
 
@@ -112,6 +116,12 @@ def find_section(library: Library, source: str | None, section: str | None) -> S
     if wanted.isdigit():
         return library.find_section(source_id or library.sources[0].id, wanted)
     return library.find_section(source_id, wanted)
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question refer back to someone or something with a third-person pronoun
+    ("what happened to him?")? Only then is the last answer its context."""
+    return FOLLOW_UP.search(question) is not None
 
 
 def study_cog(bot: commands.Bot) -> StudyCog:
@@ -729,9 +739,12 @@ class StudyCog(commands.Cog, name="Study"):
     async def answer_and_record(
         self, session: StudySession, user: discord.abc.User, question: str, via: str
     ) -> Answer:
-        """Answer like /ask (with the session's last answer as context) and commit it."""
-        last = await self.store.last_answer(session.id)
-        context = last.data.get("quote", "") if last else ""
+        """Answer like /ask and commit it. A follow-up about "him", "it", "them"... is about
+        the session's last answer: only such a question gets that answer as context."""
+        context = ""
+        if is_follow_up(question):
+            last = await self.store.last_answer(session.id)
+            context = last.data.get("quote", "") if last else ""
         answer = await self.bot.ask(question, context=context)
         best = answer.best
         try:
