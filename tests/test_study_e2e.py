@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from bot.app import HistBot
@@ -581,3 +582,21 @@ async def test_study_ask_answers_as_ask_and_follows_up_only_on_pronouns(discord,
     )
     assert "only common words" in private(alone)
     discord.assert_healthy()
+
+
+async def test_goto_autocomplete_runs_off_the_event_loop(discord, tmp_path, library, monkeypatch):
+    settings = make_settings(tmp_path, discord)
+    await start_bot(discord, settings, library)
+    calls: list[tuple[str, bool]] = []
+    real = library.complete
+
+    def complete(text: str, limit: int = 25):
+        calls.append((text, threading.current_thread() is threading.main_thread()))
+        return real(text, limit)
+
+    monkeypatch.setattr(library, "complete", complete)
+    offered = await discord.autocomplete("study goto", "ref", "guardians:4.")
+    assert [c["value"] for c in offered][:2] == ["guardians:4.1", "guardians:4.2"]
+    await discord.autocomplete("study goto", "ref", "x" * 500)  # a long input is cut
+    assert calls and all(not on_loop for _, on_loop in calls)  # on a worker thread
+    assert all(len(text) <= 100 for text, _ in calls)

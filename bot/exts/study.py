@@ -33,6 +33,7 @@ from discord.ext import commands
 
 from bot.exts import HistButton
 from bot.exts.ask import answer_kwargs
+from bot.exts.passages import ref_autocomplete
 from bot.rendering import (
     CONTENT_LIMIT,
     FIELD_VALUE_LIMIT,
@@ -731,8 +732,8 @@ class StudyCog(commands.Cog, name="Study"):
 
     @goto.autocomplete("ref")
     async def _goto_ref(self, interaction: discord.Interaction, current: str):
-        pairs = self.bot.library.complete(current)
-        return [app_commands.Choice(name=n, value=v) for n, v in choices(pairs)]
+        # As /passage's: off the event loop, with a time limit, on at most 100 characters.
+        return await ref_autocomplete(interaction, current)
 
     # -- questions -------------------------------------------------------------------------
 
