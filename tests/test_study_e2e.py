@@ -600,3 +600,27 @@ async def test_goto_autocomplete_runs_off_the_event_loop(discord, tmp_path, libr
     await discord.autocomplete("study goto", "ref", "x" * 500)  # a long input is cut
     assert calls and all(not on_loop for _, on_loop in calls)  # on a worker thread
     assert all(len(text) <= 100 for text, _ in calls)
+
+
+async def test_a_rejected_question_does_not_use_up_the_cooldown(discord, tmp_path, library):
+    settings = make_settings(tmp_path, discord).model_copy(update={"ask_cooldown_seconds": 60})
+    await start_bot(discord, settings, library)
+    alice, bob = discord.alice, discord.bob
+    started = await discord.slash("study start", user=alice, channel=discord.channel)
+    thread = session_thread(discord, started)
+
+    rejected = await discord.slash("study ask", user=alice, channel=thread, question="the of and")
+    assert "only common words" in private(rejected)
+    answered = await discord.slash(
+        "study ask", user=alice, channel=thread, question="Who was Yagoda?"
+    )
+    assert "Yagoda" in answered.text
+    again = await discord.slash("study ask", user=alice, channel=thread, question="Who was Beria?")
+    assert "Easy there" in private(again)  # an answered question does count
+
+    # The same in the thread's messages.
+    replies = await discord.say("the of and", user=bob, channel=thread)
+    assert replies and "only common words" in replies[0].text
+    replies = await discord.say("Who was Yagoda?", user=bob, channel=thread)
+    assert replies and replies[0].embeds
+    discord.assert_healthy()

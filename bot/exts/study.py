@@ -773,8 +773,13 @@ class StudyCog(commands.Cog, name="Study"):
             raise app_commands.CommandOnCooldown(
                 app_commands.Cooldown(1, self.bot.cooldown_seconds("ask")), retry
             )
-        await self._defer(interaction)
-        answer = await self.answer_and_record(session, interaction.user, question, "slash")
+        work = self.answer_and_record(session, interaction.user, question, "slash")
+        try:
+            answer = await self._soon(interaction, work)
+        except QueryError:
+            # A question that could not be asked does not use up the cooldown (as /ask).
+            self.bot.cooldowns.reset("ask", interaction.user.id)
+            raise
         await self.bot.send(interaction, **answer_kwargs(answer))
 
     async def claim(self, message: discord.Message) -> bool:
@@ -814,6 +819,7 @@ class StudyCog(commands.Cog, name="Study"):
         try:
             answer = await self.answer_and_record(session, message.author, question, via)
         except QueryError as error:
+            self.bot.cooldowns.reset("ask", message.author.id)
             await message.reply(error_text(str(error)), mention_author=False)
             return
         except StudyError:
