@@ -135,7 +135,7 @@ def study_cog(bot: commands.Bot) -> StudyCog:
 # -- rendering ------------------------------------------------------------------------------
 
 
-def study_passage_embed(passage: Passage, session: StudySession) -> discord.Embed:
+def study_passage_embed(passage: Passage) -> discord.Embed:
     embed, _pages = passage_embed(passage, title_prefix="Study · ")
     embed.colour = STUDY_COLOUR
     return embed
@@ -489,7 +489,7 @@ class StudyCog(commands.Cog, name="Study"):
     async def _passage_message(self, session: StudySession, passage: Passage) -> dict[str, Any]:
         following = await self.bot.run_blocking(self.bot.library.next, passage.ref)
         return {
-            "embed": study_passage_embed(passage, session),
+            "embed": study_passage_embed(passage),
             "view": next_view(session, passage, following is not None),
         }
 
@@ -623,7 +623,7 @@ class StudyCog(commands.Cog, name="Study"):
         self._warm_quizzes()
         passage = await self.bot.passage(first_ref)
         following = await self.bot.run_blocking(library.next, first_ref)
-        embed = study_passage_embed(passage, session)
+        embed = study_passage_embed(passage)
         view = next_view(session, passage, following is not None)
         intro = (
             f"**Study session** on {clean(heading)}, hosted by {clean(session.host_name)}. "
