@@ -424,7 +424,7 @@ class QuizMaker:
 
 
 _MAKERS: OrderedDict[int, QuizMaker] = OrderedDict()
-_MAKERS_KEPT = 4
+_MAKERS_KEPT = 2  # the library, and the one it replaced during a reload
 _MAKERS_LOCK = threading.Lock()
 
 
