@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from knowledge.text import (
     CLOSING_QUOTES,
     DASHES,
+    FOOTNOTE_MARKS,
     OPENING_QUOTES,
     display_text,
     fold,
@@ -152,7 +153,10 @@ def _looks_like_heading(text: str) -> bool:
         return True
     if text[0] in OPENING_QUOTES or text[0] in DASHES or not any(ch.isalpha() for ch in text):
         return False
-    if text.rstrip()[-1] in ".,;:!" or text.rstrip()[-1] in CLOSING_QUOTES:
+    if len(split_sentences(text)) > 1:  # "It began in 1936. Within two years…": sentences
+        return False
+    end = text.rstrip().rstrip(FOOTNOTE_MARKS)[-1:]
+    if end in ".,;:!" or end in CLOSING_QUOTES:
         return bool(text.isupper())
     return text[0].isupper() or text[0].isdigit()
 
@@ -219,8 +223,13 @@ def parse_text(raw: str, *, title: str = "", subtitle: str = "") -> ParsedText:
             continue
         next_is_attribution = index < len(units) and _is_attribution(units[index].text.strip())
         if unit.heading or (_looks_like_heading(text) and not next_is_attribution):
-            current = Section(title=text.strip("#").strip())
-            sections.append(current)
+            title = text.strip("#").strip()
+            if current is not None and not current.blocks and current.title:
+                # "CHAPTER IV" then "THE PURGES": one heading printed on two lines.
+                current.title = f"{current.title}: {title}"
+            else:
+                current = Section(title=title)
+                sections.append(current)
             pending_quote = None
             continue
         if current is None:

@@ -50,7 +50,11 @@ STOP_WORDS: frozenset[str] = frozenset(
 
 _STEMMER = snowballstemmer.stemmer("english")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[”’\"»)\]]*\s+(?=[“‘\"«(\[]*[A-Z0-9])")
+FOOTNOTE_MARKS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
+# Footnote markers ("in 1926.¹²") are not part of the words they follow: blank them out
+# (same length, so positions in the text stay right).
+_NO_FOOTNOTE_MARKS = str.maketrans(dict.fromkeys(FOOTNOTE_MARKS, " "))
+_SENTENCE_END = re.compile(rf"(?<=[.!?])[”’\"»)\]{FOOTNOTE_MARKS}]*\s+(?=[“‘\"«(\[]*[A-Z0-9])")
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
     """
@@ -111,7 +115,7 @@ def words(text: str) -> list[Token]:
     joined form as a separate token from `terms`.
     """
     tokens: list[Token] = []
-    for match in _WORD.finditer(text):
+    for match in _WORD.finditer(text.translate(_NO_FOOTNOTE_MARKS)):
         surface = match.group(0)
         folded, term = _normalise(surface)
         if folded:

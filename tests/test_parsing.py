@@ -163,3 +163,16 @@ def test_parenthesised_source_after_a_quotation_and_citation_without_headings(
         "from The Times, 14 November 1854"
     )
     assert library.passage("crimea:1.3").text == "The war ended with the Treaty of Paris in 1856."
+
+
+def test_footnote_marks_and_two_line_headings() -> None:
+    raw = (
+        "CHAPTER IV\n"
+        "THE PURGES\n"
+        "The purges began in 1936.¹² Within two years the party leadership had been destroyed.³\n"
+    )
+    parsed = parse_text(raw)
+    assert [s.title for s in parsed.sections] == ["CHAPTER IV: THE PURGES"]
+    text = parsed.sections[0].blocks[0].text
+    assert terms(text)[:3] == ["purg", "began", "1936"]  # not "193612"
+    assert split_sentences(text)[0] == "The purges began in 1936.¹²"
