@@ -129,20 +129,28 @@ def _units_of_wrapped_block(block: list[str]) -> Iterable[_Unit]:
         yield _Unit(attribution)
 
 
+_SOURCE_LABEL = re.compile(r"^(source|from)\s*:\s*", re.IGNORECASE)
+_BRACKETS = {"(": ")", "[": "]"}
+
+
 def _is_attribution(text: str) -> bool:
-    """ "—Khrushchev Remembers", "-- Minutes, 1848", "(The Times, 14 November 1854)"."""
+    """ "—Khrushchev Remembers", "-- Minutes, 1848", "(The Times, 14 November 1854)",
+    "[Pravda, 1937]", "Source: Pravda, 12 March 1937"."""
     if len(text) > MAX_ATTRIBUTION_CHARS:
         return False
     if text[:1] in DASHES or text.startswith("--"):
         return len(text.lstrip("-" + DASHES).strip()) > 1
-    return text.startswith("(") and text.endswith(")") and text.count("(") == 1
+    if _SOURCE_LABEL.match(text):
+        return len(_SOURCE_LABEL.sub("", text)) > 1
+    closing = _BRACKETS.get(text[:1])
+    return closing is not None and text.endswith(closing) and text.count(text[0]) == 1
 
 
 def _attribution_text(text: str) -> str:
     text = text.strip()
-    if text.startswith("(") and text.endswith(")"):
+    if text[:1] in _BRACKETS and text.endswith(_BRACKETS[text[0]]):
         return text[1:-1].strip()
-    return text.lstrip("-" + DASHES).strip()
+    return _SOURCE_LABEL.sub("", text.lstrip("-" + DASHES).strip()).strip()
 
 
 def _looks_like_heading(text: str) -> bool:

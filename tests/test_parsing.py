@@ -176,3 +176,21 @@ def test_footnote_marks_and_two_line_headings() -> None:
     text = parsed.sections[0].blocks[0].text
     assert terms(text)[:3] == ["purg", "began", "1936"]  # not "193612"
     assert split_sentences(text)[0] == "The purges began in 1936.¹²"
+
+
+def test_other_ways_of_naming_a_quotations_source() -> None:
+    raw = (
+        "The paper printed an appeal that left no doubt about what was coming next:\n"
+        '"We must act now, comrades, before it is too late."\n'
+        "Source: Pravda, 12 March 1937\n"
+        "A week later another paper answered in the same tone, and with the same threats.\n"
+        '"Another quotation that stands by itself in this text."\n'
+        "[Izvestia, 1938]\n"
+    )
+    blocks = parse_text(raw).sections[0].blocks
+    assert [(b.is_quotation, b.attribution) for b in blocks] == [
+        (False, ""),
+        (True, "Pravda, 12 March 1937"),
+        (False, ""),
+        (True, "Izvestia, 1938"),
+    ]
