@@ -113,13 +113,16 @@ class Searcher:
         try:
             if self._make_pool is None:
                 return await loop.run_in_executor(self.executor, in_thread, *args)
+            executor = self.executor
             try:
-                return await loop.run_in_executor(self.executor, in_process, *args)
+                return await loop.run_in_executor(executor, in_process, *args)
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): start a fresh pool and try once more,
-                # rather than failing every question until the bot restarts.
-                log.warning("a search worker died; starting new workers")
-                self._replace_pool()
+                # rather than failing every question until the bot restarts. Every question
+                # that was waiting sees the same broken pool: only the first replaces it.
+                if self.executor is executor:
+                    log.warning("a search worker died; starting new workers")
+                    self._replace_pool()
                 return await loop.run_in_executor(self.executor, in_process, *args)
         finally:
             self.pending -= 1

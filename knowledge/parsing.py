@@ -161,8 +161,9 @@ def _looks_like_heading(text: str) -> bool:
         return True
     if text[0] in OPENING_QUOTES or text[0] in DASHES or not any(ch.isalpha() for ch in text):
         return False
-    if len(split_sentences(text)) > 1:  # "It began in 1936. Within two years…": sentences
-        return False
+    sentences = split_sentences(text)
+    if len(sentences) > 1 and all(len(s.split()) > 1 for s in sentences):
+        return False  # "It began in 1936. Within two years…" (but "II. The Purges" is a heading)
     end = text.rstrip().rstrip(FOOTNOTE_MARKS)[-1:]
     if end in ".,;:!" or end in CLOSING_QUOTES:
         return bool(text.isupper())
@@ -192,7 +193,7 @@ def _closes(text: str) -> bool:
 
 
 def _ends_mid_sentence(text: str) -> bool:
-    return text.rstrip()[-1:] not in _TERMINAL
+    return text.rstrip().rstrip(FOOTNOTE_MARKS)[-1:] not in _TERMINAL
 
 
 def parse_text(raw: str, *, title: str = "", subtitle: str = "") -> ParsedText:
@@ -232,7 +233,7 @@ def parse_text(raw: str, *, title: str = "", subtitle: str = "") -> ParsedText:
         next_is_attribution = index < len(units) and _is_attribution(units[index].text.strip())
         if unit.heading or (_looks_like_heading(text) and not next_is_attribution):
             title = text.strip("#").strip()
-            if current is not None and not current.blocks and current.title:
+            if current is not None and not current.blocks and _CHAPTER.fullmatch(current.title):
                 # "CHAPTER IV" then "THE PURGES": one heading printed on two lines.
                 current.title = f"{current.title}: {title}"
             else:

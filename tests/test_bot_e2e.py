@@ -317,6 +317,21 @@ async def test_search_buttons_are_disabled_when_the_view_times_out(
     assert reply.edited
 
 
+async def test_turning_a_page_restarts_the_timeout(
+    discord: Discord,  # noqa: F811
+    bot: HistBot,
+) -> None:
+    bot.view_timeout = 1.0
+    reply = await discord.slash("search", query="Stalin")
+    await asyncio.sleep(0.6)
+    await discord.click(reply, "Next ▶")
+    await asyncio.sleep(0.6)  # 1.2 s after /search, 0.6 s after the page turn
+    assert not any(b.get("disabled") for b in reply.buttons)
+    await discord.server.wait_until(
+        lambda: all(b.get("disabled") for b in reply.buttons), 5.0, "buttons to be disabled"
+    )
+
+
 async def test_search_with_nothing_found(discord: Discord, bot: HistBot) -> None:  # noqa: F811
     reply = await discord.slash("search", query="Waterloo Napoleon")
     assert reply.ephemeral

@@ -194,3 +194,22 @@ def test_other_ways_of_naming_a_quotations_source() -> None:
         (False, ""),
         (True, "Izvestia, 1938"),
     ]
+
+
+def test_numbered_headings_footnoted_paragraph_ends_and_a_table_of_contents() -> None:
+    raw = (
+        "Contents\n"
+        "Chapter 1 The Revolution\n"
+        "Chapter 2 The Purges\n"
+        "1. Introduction\n"
+        "The first chapter tells of the revolution and of the men who made it in Russia.¹\n"
+        "The next paragraph is a paragraph of its own, not the rest of the one above it.\n"
+        "II. THE PURGES\n"
+        "The second chapter tells of the purges, which destroyed the old party leadership.\n"
+    )
+    sections = parse_text(raw).sections
+    assert [(s.title, len(s.blocks)) for s in sections] == [
+        ("1. Introduction", 2),
+        ("II. THE PURGES", 1),
+    ]
+    assert sections[0].blocks[0].text.endswith("in Russia.¹")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -83,3 +84,22 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie is dead too
         return stat.read().split()[2] != "Z"
+
+
+async def test_questions_waiting_on_a_dead_pool_replace_it_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    library = Library.load(SEEDS, cache_dir=tmp_path)
+    searcher = Searcher.in_worker_processes(library, SEEDS, tmp_path, workers=2)
+    try:
+        await searcher.warm_up()
+        questions = [searcher.answer("Who was Kirov?") for _ in range(20)]
+        waiting = asyncio.gather(*questions)
+        await asyncio.sleep(0.02)
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGKILL)
+        answers = await waiting
+        assert all(a.best is not None and "Leningrad" in a.best.quote for a in answers)
+        assert caplog.text.count("a search worker died") == 1
+    finally:
+        searcher.shutdown()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import discord
 from discord import app_commands
@@ -38,20 +39,36 @@ def page_buttons(owner_id: int, page: int, pages: int) -> list[PageButton]:
 
 
 class SearchView(discord.ui.View):
-    """Page buttons of one /search message; greyed out when the view times out.
+    """Page buttons of one /search message; greyed out when nobody has turned a page for
+    `timeout` seconds.
 
     The buttons themselves are stateless (`PageButton`): after a restart they still turn
-    pages, by searching again for the query the message's footer carries."""
+    pages, by searching again for the query the message's footer carries. A page turn
+    replaces the message's view, and so restarts its timer."""
+
+    live: ClassVar[dict[int, SearchView]] = {}
+    """The view of each /search message still counting down, by message id."""
 
     def __init__(
         self, interaction: discord.Interaction, page: int, pages: int, timeout: float
     ) -> None:
         super().__init__(timeout=timeout)
         self.interaction = interaction
+        self.message_id: int | None = None
         for button in page_buttons(interaction.user.id, page, pages):
             self.add_item(button)
 
+    def attach(self, message_id: int) -> None:
+        """Count down for this message, instead of the view it had before."""
+        previous = SearchView.live.pop(message_id, None)
+        if previous is not None and previous is not self:
+            previous.stop()
+        self.message_id = message_id
+        SearchView.live[message_id] = self
+
     async def on_timeout(self) -> None:
+        if self.message_id is not None:
+            SearchView.live.pop(self.message_id, None)
         disabled = discord.ui.View(timeout=None)
         for item in self.children:
             if isinstance(item, PageButton):
@@ -78,18 +95,25 @@ class PageButton(HistButton, template=rendering.PAGE_TEMPLATE):
             return
         message = interaction.message
         query = rendering.search_query(message.embeds[0]) if message and message.embeds else None
-        if not query:
+        if message is None or not query:
             await bot.send_private(interaction, "These results have expired: run `/search` again.")
             return
-        hits = await bot.search(query, SEARCH_LIMIT)
+        search = asyncio.ensure_future(bot.search(query, SEARCH_LIMIT))
+        if bot.searcher is not None and bot.searcher.busy:
+            await interaction.response.defer()  # acknowledged now, the page follows
+        done, _ = await asyncio.wait({search}, timeout=bot.defer_after)
+        if not done and not interaction.response.is_done():
+            await interaction.response.defer()
+        hits = await search
         pages = rendering.search_pages(hits)
         page = min(int(fields["page"]), pages - 1)
-        view = discord.ui.View(timeout=None)
-        for button in page_buttons(int(fields["owner"]), page, pages):
-            view.add_item(button)
-        await interaction.response.edit_message(
-            embed=rendering.search_embed(query, hits, page), view=view
-        )
+        view = SearchView(interaction, page, pages, bot.view_timeout)
+        view.attach(message.id)
+        embed = rendering.search_embed(query, hits, page)
+        if interaction.response.is_done():
+            await interaction.edit_original_response(embed=embed, view=view)
+        else:
+            await interaction.response.edit_message(embed=embed, view=view)
 
 
 class Search(commands.Cog):
@@ -117,6 +141,7 @@ class Search(commands.Cog):
             return
         view = SearchView(interaction, 0, pages, self.bot.view_timeout)
         await self.bot.send(interaction, embed=embed, view=view)
+        view.attach((await interaction.original_response()).id)
 
 
 async def setup(bot: HistBot) -> None:
