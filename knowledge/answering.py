@@ -184,4 +184,9 @@ def judge(query: Query, passage: Passage, quote: str, index: SearchIndex) -> Jud
             return Judgement(coverage, False, False, "no passage dates or counts what was asked")
     if coverage < MIN_COVERAGE:
         return Judgement(coverage, True, False, "the texts do not seem to cover this question")
+    asked = [t for t in query.core if t not in query.names and index.has_term(t)]
+    if query.asks_who and asked and not _mentions_asked(quote, query):
+        # "Who founded the Gestapo?" answered by a sentence that only names the Gestapo:
+        # the person is the one who did what was asked, so the sentence must say it.
+        return Judgement(coverage, True, False, "no passage says who did what was asked")
     return Judgement(coverage, True, True, "")

@@ -65,6 +65,11 @@ class Query:
         return bool(_DEFINITION.match(self.text))
 
     @property
+    def asks_who(self) -> bool:
+        """ "Who founded…?", "Who said…?": asks for the person who did something."""
+        return bool(re.match(r"^\s*who(m|se)?\b", self.text, re.I)) and not self.is_definition
+
+    @property
     def is_empty(self) -> bool:
         return not self.core and not self.phrases
 
