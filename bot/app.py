@@ -253,7 +253,11 @@ class HistBot(commands.Bot):
         return await task
 
     async def send(self, interaction: discord.Interaction, **kwargs: Any) -> None:
-        """Answer an interaction: the first response, or the message a deferral promised."""
+        """Answer an interaction: the first response, or the message a deferral promised.
+
+        `view=None` means "no buttons" (discord.py itself wants the argument left out)."""
+        if kwargs.get("view", ...) is None:
+            del kwargs["view"]
         if not interaction.response.is_done():
             await interaction.response.send_message(**kwargs)
         elif interaction.extras.get(DEFERRED_KEY):

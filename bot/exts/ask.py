@@ -63,11 +63,7 @@ class OtherMatchesButton(HistButton, template=rendering.OTHERS_TEMPLATE):
             rendering.ButtonSpec("full", f"Open {rendering.short(p.ref)}", rendering.full_id(p.ref))
             for p in passages[:5]
         ]
-        kwargs: dict[str, Any] = {"embed": embed, "ephemeral": True}
-        view = make_view(specs)
-        if view is not None:
-            kwargs["view"] = view
-        await bot.send(interaction, **kwargs)
+        await bot.send(interaction, embed=embed, view=make_view(specs), ephemeral=True)
 
 
 class Ask(commands.Cog):

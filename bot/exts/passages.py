@@ -53,10 +53,7 @@ class FullPassageButton(HistButton, template=rendering.FULL_TEMPLATE):
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
         ref, page = fields["ref"], int(fields["page"])
         embed, view = await passage_message(bot, ref, page)
-        kwargs = {"embed": embed, "ephemeral": True}
-        if view is not None:
-            kwargs["view"] = view
-        await bot.send(interaction, **kwargs)
+        await bot.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
 class NavButton(HistButton, template=rendering.NAV_TEMPLATE):
@@ -70,10 +67,7 @@ class NavButton(HistButton, template=rendering.NAV_TEMPLATE):
         if may_edit(interaction):
             await interaction.response.edit_message(embed=embed, view=view)
         else:
-            kwargs = {"embed": embed, "ephemeral": True}
-            if view is not None:
-                kwargs["view"] = view
-            await bot.send(interaction, **kwargs)
+            await bot.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
 class ContextButton(HistButton, template=rendering.CONTEXT_TEMPLATE):
@@ -85,10 +79,7 @@ class ContextButton(HistButton, template=rendering.CONTEXT_TEMPLATE):
         passage, previous, following = await bot.around(fields["ref"])
         embed = rendering.context_embed(passage, previous, following)
         view = make_view(rendering.context_buttons(passage, previous, following))
-        kwargs = {"embed": embed, "ephemeral": True}
-        if view is not None:
-            kwargs["view"] = view
-        await bot.send(interaction, **kwargs)
+        await bot.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
 # -- autocomplete -------------------------------------------------------------------------------
