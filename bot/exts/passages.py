@@ -116,10 +116,7 @@ class Passages(commands.Cog):
         self, interaction: discord.Interaction, ref: app_commands.Range[str, 1, 100]
     ) -> None:
         embed, view = await passage_message(self.bot, ref)
-        kwargs = {"embed": embed}
-        if view is not None:
-            kwargs["view"] = view
-        await self.bot.send(interaction, **kwargs)
+        await self.bot.send(interaction, embed=embed, view=view)
 
     @app_commands.command(name="sources", description="The texts I answer from, with sections.")
     async def sources(self, interaction: discord.Interaction) -> None:
