@@ -33,7 +33,7 @@ MAX_CANDIDATES = 5_000
 """Upper bound (roughly) on passages scored for one question, whatever the library's size."""
 
 # Bump when parsing, tokenisation or index layout change: old caches are then ignored.
-INDEX_FORMAT = 16
+INDEX_FORMAT = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,9 @@ class SearchIndex:
         self.vocabulary = sorted(term for term in self.postings if "_" not in term)
         self.size = len(corpus)
         self.max_idf = max(self.bm25.idf.values(), default=1.0)
+        idfs = sorted(self.bm25.idf.values())
+        self.typical_idf = idfs[len(idfs) // 2] if idfs else 1.0
+        """The median idf: how much a word the library lacks weighs in a question."""
 
     def family(self, term: str) -> list[str]:
         """Library terms derived from the same root ("succeed" -> "successor", "success").

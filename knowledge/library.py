@@ -14,13 +14,18 @@ import logging
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.answering import defines, judge, quote_has_type, select_quote
+from knowledge.answering import (
+    defines,
+    judge,
+    quote_has_type,
+    select_quote,
+)
 from knowledge.errors import QueryError, UnknownReference
 from knowledge.index import (
     BM25Params,
@@ -304,7 +309,7 @@ class Library:
         ranked = self._rank(query, max(limit, RERANK_DEPTH))
         hits = [self._hit(p, s, query) for p, s in ranked]
         if hits:
-            hits = _prefer_complete(hits, query, self.index)
+            hits = _prefer_complete(hits, query, self.index, self._lead)
         hits = tuple(hits[:limit])
         if not hits:
             unknown = ", ".join(query.unknown[:3])
@@ -312,11 +317,19 @@ class Library:
                 f"the texts never mention {unknown}" if unknown else "nothing in the texts matches"
             )
             return Answer(question=cleaned, answered=False, reason=reason)
-        verdict = judge(query, hits[0].passage, hits[0].quote, self.index)
+        best = hits[0].passage
+        verdict = judge(query, best, hits[0].quote, self.index, self._lead(best))
         sections = self._closest_sections(hits)
         if not verdict.answered:
             return Answer(cleaned, False, hits, verdict.reason, sections)
         return Answer(cleaned, True, hits, "", sections)
+
+    def _lead(self, passage: Passage) -> str:
+        """The paragraph leading into a quotation passage ("" for prose)."""
+        if passage.quotation is None or passage.position == 0:
+            return ""
+        before = self.passages[passage.position - 1]
+        return before.text if before.source_id == passage.source_id else ""
 
     def _closest_sections(self, hits: Sequence[Hit]) -> tuple[SectionInfo, ...]:
         seen: list[SectionInfo] = []
@@ -328,7 +341,9 @@ class Library:
         return tuple(seen[:3])
 
 
-def _prefer_complete(hits: list[Hit], query: Query, index: SearchIndex) -> list[Hit]:
+def _prefer_complete(
+    hits: list[Hit], query: Query, index: SearchIndex, lead: Callable[[Passage], str]
+) -> list[Hit]:
     """Among passages scoring close to the best, prefer one whose quote names everyone the
     question names and holds what it asks for (a date for "when") — first one where a single
     sentence holds every word of the question (or a relative of it), then any. BM25 alone can
@@ -338,7 +353,8 @@ def _prefer_complete(hits: list[Hit], query: Query, index: SearchIndex) -> list[
     needed = [query.alternatives.get(t, frozenset({t})) for t in query.core if index.has_term(t)]
 
     def complete(hit: Hit) -> bool:
-        quoted = {t.term for t in words(hit.quote)}
+        # A quotation's "he" is named in the paragraph that leads into it.
+        quoted = {t.term for t in words(f"{hit.quote} {lead(hit.passage)}")}
         return (
             hit.score >= floor
             and quote_has_type(hit.quote, query.answer_type)

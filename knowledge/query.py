@@ -29,7 +29,12 @@ _FOCUS = re.compile(
     r"^\s*(?:what|which)(?:'s|’s|\s+is|\s+was|\s+are|\s+were)\s+(?:the\s+|a\s+|an\s+)?([a-z]+)\b",
     re.I,
 )
+_RELATION = re.compile(
+    r"^\s*who\s+(?:was|is|were|are)\s+(?:\S+\s+){0,3}?\S+['’]s?\s+([a-z]+)\b", re.I
+)
 _DEFINITION = re.compile(r"^\s*(who|what)\s+(was|is|were|are)\s+\S+(\s+\S+)?\s*\??\s*$", re.I)
+_WHO_DID = re.compile(r"^\s*who\s+(?!(was|is|were|are|had|has|did|does)\b)[a-z]+", re.I)
+_TAKE = frozenset({"take", "takes", "took", "taken", "taking"})
 _ANSWER_TYPES = (
     (
         re.compile(r"^\s*(when|what year|which year|in what year|what date|on what date)\b", re.I),
@@ -67,7 +72,7 @@ class Query:
     @property
     def asks_who(self) -> bool:
         """ "Who founded…?", "Who said…?": asks for the person who did something."""
-        return bool(re.match(r"^\s*who(m|se)?\b", self.text, re.I)) and not self.is_definition
+        return bool(_WHO_DID.match(self.text))
 
     @property
     def is_empty(self) -> bool:
@@ -129,8 +134,9 @@ def answer_type(question: str) -> str | None:
 
 
 def focus_word(question: str) -> str | None:
-    """The thing a "what is the X" question asks about ("the weather", "the full name")."""
-    match = _FOCUS.match(question)
+    """The thing a question asks about: "what is the X" ("the weather"), or "who was Y's X"
+    ("Bukharin's wife")."""
+    match = _FOCUS.match(question) or _RELATION.match(question)
     return match.group(1) if match else None
 
 
@@ -149,6 +155,8 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
     for position, token in enumerate(tokens):
         if token.folded in STOP_WORDS:
             continue
+        if token.folded == "place" and position and tokens[position - 1].folded in _TAKE:
+            continue  # "when did it take place?"
         term, confidence = token.term, 1.0
         looks_like_name = not cased or token.surface[:1].isupper()
         if not index.has_term(term):
@@ -159,9 +167,10 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
         if not index.has_term(term):
             corrected = _correct(token.folded, index) if looks_like_name else None
             if corrected is None:
-                if token.folded.endswith("ly") or token.term in related:
-                    # Adverbs only colour a question; a word with related words may be a
-                    # paraphrase of what the text says.
+                relatives = related.get(token.term, frozenset())
+                if token.folded.endswith("ly") or any(index.has_term(r) for r in relatives):
+                    # Adverbs only colour a question; a word whose relatives the texts use
+                    # may be a paraphrase of what they say.
                     pass
                 else:
                     query.unknown.append(token.surface)
@@ -171,7 +180,9 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
                         query.unknown_focus = token.surface
                 if token.folded.endswith("ly"):
                     continue
-                query.core.setdefault(term, index.idf(term))
+                # A word the texts lack may be the question's own paraphrase ("weapon" for
+                # "pick"): it weighs like a typical word, not like the rarest one.
+                query.core.setdefault(term, index.typical_idf)
                 query.alternatives[term] = frozenset({term}) | related.get(term, frozenset())
                 for other in related.get(term, ()):
                     query.terms[other] = max(query.terms.get(other, 0.0), RELATED_WEIGHT)
