@@ -25,6 +25,12 @@ from tests.conftest import SEEDS, write_sources
             "guardians:6.4",
             "spat",
         ),
+        ("What was Beria accused of when he was shot?", "guardians:6.5", "British Imperialism"),
+        (
+            "Who said that Stalin is needed by the bureaucrats, the nepmen and the kulaks?",
+            "guardians:7.3",
+            "As Trotsky remarked",  # the quotation's "he" is named in the paragraph before
+        ),
     ],
 )
 def test_answers_quote_the_sentence_that_answers(
@@ -80,6 +86,8 @@ def test_alternatives_follow_the_best_passage(library: Library) -> None:
         "When was the Warsaw Pact signed?",
         "Who won the football world cup?",
         "Who founded the Gestapo?",  # the Gestapo is in the text; who founded it is not
+        "Who was Nikolai Bukharin's wife?",  # Bukharin is; a wife is not
+        "When did Trotsky arrive in Mexico?",  # dates near Trotsky and Mexico, not of this
     ],
 )
 def test_questions_the_texts_do_not_answer_are_declined(library: Library, question: str) -> None:
