@@ -31,6 +31,7 @@ from knowledge.text import (
 
 MAX_HEADING_CHARS = 90
 MAX_HEADING_WORDS = 14
+SHORT_HEADING_WORDS = 8
 MAX_ATTRIBUTION_CHARS = 240
 _TERMINAL = ".!?:;…" + CLOSING_QUOTES + ")]"
 _CHAPTER = re.compile(
@@ -112,6 +113,12 @@ def _units_of_wrapped_block(block: list[str]) -> Iterable[_Unit]:
     lines is a block quotation.
     """
     lines = list(block)
+    # A heading printed right above its first paragraph, with no blank line between: a short
+    # line that is no sentence, over lines of full width.
+    while len(lines) > 1 and _heads_block(lines[0].strip(), lines[1].strip()):
+        heading = lines.pop(0).strip()
+        markdown = _MARKDOWN_HEADING.match(heading)
+        yield _Unit(markdown.group(1) if markdown else heading, heading=True)
     attribution = None
     if len(lines) > 1 and _is_attribution(lines[-1].strip()):
         attribution = lines.pop().strip()
@@ -127,6 +134,17 @@ def _units_of_wrapped_block(block: list[str]) -> Iterable[_Unit]:
         yield _Unit(re.sub(r"(\w)- (\w)", r"\1-\2", text), quoted=quoted)
     if attribution:
         yield _Unit(attribution)
+
+
+def _heads_block(line: str, following: str) -> bool:
+    if _MARKDOWN_HEADING.match(line):
+        return True
+    return (
+        _looks_like_heading(line)
+        and len(line.split()) <= SHORT_HEADING_WORDS
+        and len(line) < 0.6 * len(following)
+        and not following[:1].islower()  # "…a short first line\nof the same sentence"
+    )
 
 
 _SOURCE_LABEL = re.compile(r"^(source|from)\s*:\s*", re.IGNORECASE)

@@ -213,3 +213,22 @@ def test_numbered_headings_footnoted_paragraph_ends_and_a_table_of_contents() ->
         ("II. THE PURGES", 1),
     ]
     assert sections[0].blocks[0].text.endswith("in Russia.¹")
+
+
+def test_headings_printed_right_above_wrapped_paragraphs() -> None:
+    raw = (
+        "CHAPTER ONE\n"
+        "The siege began in September 1941, when German and Finnish forces\n"
+        "closed the last land routes into the city.\n"
+        "\n"
+        "## The Road of Life\n"
+        "In the winter the only supply route ran across the frozen surface of\n"
+        "Lake Ladoga.\n"
+        "\n"
+        "Short first line\n"
+        "of a paragraph that goes on a bit longer than that first line does here.\n"
+    )
+    sections = parse_text(raw).sections
+    assert [s.title for s in sections] == ["CHAPTER ONE", "The Road of Life"]
+    assert sections[0].blocks[0].text.startswith("The siege began in September 1941")
+    assert sections[1].blocks[1].text.startswith("Short first line of a paragraph")
