@@ -443,13 +443,10 @@ class StudyCog(commands.Cog, name="Study"):
     async def _soon(
         self, interaction: discord.Interaction, work: Awaitable[T], *, ephemeral: bool = False
     ) -> T:
-        """Await `work` (database and library calls); if it takes a while, defer first so
-        the interaction is acknowledged within Discord's 3 seconds."""
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.bot.defer_after)
-        if not done:
-            await self._defer(interaction, ephemeral=ephemeral)
-        return await task
+        """Await `work` (database and library calls); if it takes a while, or questions are
+        already queued, defer first so the interaction is acknowledged within Discord's 3
+        seconds — the same rule as /ask (`HistBot.compute`)."""
+        return await self.bot.compute(interaction, work, ephemeral=ephemeral)
 
     async def _defer(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
         if not interaction.response.is_done():
