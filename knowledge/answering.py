@@ -145,11 +145,15 @@ def select_quote(passage: Passage, query: Query, index: SearchIndex) -> str:
     return quote
 
 
+def _asked(query: Query) -> list[str]:
+    """The question's words other than its names: what it asks about them."""
+    return [t for t in query.core if t not in query.names]
+
+
 def _mentions_asked(text: str, query: Query) -> bool:
     """Whether the text holds a word of the question other than its names (or a relative)."""
     present = _terms_of(text)
-    asked = [t for t in query.core if t not in query.names]
-    return any(query.alternatives.get(t, frozenset({t})) & present for t in asked)
+    return any(query.alternatives.get(t, frozenset({t})) & present for t in _asked(query))
 
 
 def _pronoun_speaks(sentence: str) -> bool:
@@ -198,17 +202,15 @@ def judge(
             query.answer_type or ""
         ]
         return Judgement(covered, False, False, f"no passage gives {wanted} for this")
-    if query.answer_type:
-        # The date or number must stand in a sentence about what was asked, not beside it.
-        # A date beside the names, for an event the texts have no word for ("when did
-        # Trotsky arrive in Mexico?"), dates something else.
-        asked = [t for t in query.core if t not in query.names]
-        if asked and not _mentions_asked(quote, query):
-            return Judgement(covered, False, False, "no passage dates or counts what was asked")
+    # The date or number must stand in a sentence about what was asked, not beside it. A
+    # date beside the names, for an event the texts have no word for ("when did Trotsky
+    # arrive in Mexico?"), dates something else.
+    if query.answer_type and _asked(query) and not _mentions_asked(quote, query):
+        return Judgement(covered, False, False, "no passage dates or counts what was asked")
     if covered < MIN_COVERAGE:
         return Judgement(covered, True, False, "the texts do not seem to cover this question")
-    asked = [t for t in query.core if t not in query.names and index.has_term(t)]
-    if query.asks_who and asked and not _mentions_asked(quote, query):
+    in_texts = [t for t in _asked(query) if index.has_term(t)]
+    if query.asks_who and in_texts and not _mentions_asked(quote, query):
         # "Who founded the Gestapo?" answered by a sentence that only names the Gestapo:
         # the person is the one who did what was asked, so the sentence must say it.
         return Judgement(covered, True, False, "no passage says who did what was asked")
