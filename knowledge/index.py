@@ -78,20 +78,28 @@ def passage_terms(passage: Passage) -> list[str]:
     return result
 
 
-def _name_terms(passages: Sequence[Passage]) -> frozenset[str]:
-    """Terms always written capitalised where a sentence does not start: names (Beria, NKVD)."""
+def _vocabulary(passages: Sequence[Passage]) -> tuple[frozenset[str], dict[str, str]]:
+    """In one pass over the words: the names (terms always written capitalised where a
+    sentence does not start: Beria, NKVD), and the folded words -> their terms (for typo
+    tolerance on names)."""
     capitalised: set[str] = set()
     lowercase: set[str] = set()
+    surface_terms: dict[str, str] = {}
     for passage in passages:
         text = passage.text
         for token in words(text):
+            if len(token.folded) >= 4 and token.folded not in STOP_WORDS:
+                surface_terms.setdefault(token.folded, token.term)
             if token.surface[:1].islower():
                 lowercase.add(token.term)
                 continue
             before = text[: token.start].rstrip(" “”‘’\"'([—-")
             if before and before[-1] not in ".!?:;\n":
                 capitalised.add(token.term)
-    return frozenset(capitalised - lowercase)
+        for token in words(passage.section_title):
+            if len(token.folded) >= 4 and token.folded not in STOP_WORDS:
+                surface_terms.setdefault(token.folded, token.term)
+    return frozenset(capitalised - lowercase), surface_terms
 
 
 class SearchIndex:
@@ -109,12 +117,7 @@ class SearchIndex:
             term: np.asarray(ids, dtype=np.int32) for term, ids in postings.items()
         }
         # Folded surface words -> their index term, for typo tolerance on names.
-        self.surface_terms: dict[str, str] = {}
-        for passage in passages:
-            for token in words(f"{passage.text} {passage.section_title}"):
-                if len(token.folded) >= 4 and token.folded not in STOP_WORDS:
-                    self.surface_terms.setdefault(token.folded, token.term)
-        self.names = _name_terms(passages)
+        self.names, self.surface_terms = _vocabulary(passages)
         self.vocabulary = sorted(term for term in self.postings if "_" not in term)
         self.size = len(corpus)
         self.max_idf = max(self.bm25.idf.values(), default=1.0)
