@@ -160,6 +160,22 @@ def test_top_is_best_first_with_ties_to_the_lower_id(where: Path | None) -> None
             assert best.tolist() == scores[expected].tolist()
 
 
+def test_top_agrees_with_a_full_sort_on_a_larger_library() -> None:
+    """Large enough (against k) that top narrows the documents to candidates first."""
+    rng = random.Random(4)
+    vocabulary = WORDS[:12]  # few words: many equal scores, ties at every cut
+    corpus = [rng.choices(vocabulary, k=rng.randint(0, 6)) for _ in range(5000)]
+    index = BM25Index.build(corpus, PARAMS)
+    for _ in range(30):
+        query = Counter(rng.choices(vocabulary + ABSENT, k=rng.randint(1, 4)))
+        scores = index.scores(query)
+        ranked = sorted(range(len(corpus)), key=lambda d: (-scores[d], d))
+        for k in (1, 2, 7, 30, 200):
+            ids, best = index.top(query, k)
+            assert ids.tolist() == ranked[:k]
+            assert best.tolist() == scores[ranked[:k]].tolist()
+
+
 def test_bad_input_is_refused() -> None:
     index = BM25Index.build([["tsar", "duma"], ["tsar"]], PARAMS)
     with pytest.raises(ValueError, match="finite"):
