@@ -142,68 +142,21 @@ class BM25Index:
             term_ids.extend([vocabulary.setdefault(t, len(vocabulary)) for t in counts])
             doc_ids.extend(repeat(doc_id, len(counts)))
             tfs.extend(counts.values())
-        arrays = cls._arrays(
-            vocabulary, term_ids, doc_ids, tfs, np.frombuffer(lengths, "q"), params
-        )
         size = len(lengths)
-        if folder is None:
-            return cls(arrays, params, size)
-        _write_atomically(Path(folder), arrays, _meta(params, size, arrays))
-        return cls.open(Path(folder))
-
-    @staticmethod
-    def _arrays(
-        vocabulary: dict[str, int],
-        term_ids: array,
-        doc_ids: array,
-        tfs: array,
-        lengths: np.ndarray,
-        params: BM25Params,
-    ) -> dict[str, np.ndarray]:
-        """The on-disk arrays: terms renumbered in sorted order, postings in CSR by term."""
-        size, n_terms = len(lengths), len(vocabulary)
-        sorted_terms = sorted(vocabulary)
-        rank = np.empty(n_terms, np.int32)
-        rank[[vocabulary[t] for t in sorted_terms]] = np.arange(n_terms, dtype=np.int32)
-        encoded = [t.encode(*_ENCODING) for t in sorted_terms]
-        offsets = np.zeros(n_terms + 1, np.int64)
-        np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        blob = np.frombuffer(b"".join(encoded), np.uint8)
-        prefixes = np.array([e[:PREFIX_BYTES] for e in encoded], dtype=_PREFIX_DTYPE)
-        del encoded, sorted_terms
-
+        arrays, rank = _vocabulary_arrays(vocabulary)
+        del vocabulary
         # scipy's COO -> CSR is a linear, stable counting sort: documents stay ascending.
         rows = rank[np.frombuffer(term_ids, np.intc)]
         matrix = sparse.csr_array(
             (np.frombuffer(tfs, np.intc), (rows, np.frombuffer(doc_ids, np.intc))),
-            shape=(n_terms, size),
+            shape=(len(rank), size),
         )
-        del rows
-        indptr = matrix.indptr.astype(np.int64)
-        postings = matrix.indices.astype(np.int32)
-        tf = matrix.data.astype(np.int32)
-        del matrix
-
-        # rank-bm25's BM25Plus, term by term: idf = log((N+1)/df); the delta part does not
-        # depend on tf and is added at query time, for contained and absent terms alike.
-        # In place, so the build holds one float array per posting, not four.
-        avgdl = float(lengths.sum()) / size if size else 1.0
-        doc_freq = np.diff(indptr)
-        idf = np.log((size + 1) / np.maximum(doc_freq, 1))
-        norm = params.k1 * (1 - params.b + params.b * lengths / (avgdl or 1.0))
-        weights = norm[postings]
-        weights += tf
-        np.divide(tf, weights, out=weights)  # tf / (tf + k1 * norm)
-        weights *= np.repeat(idf * (params.k1 + 1), doc_freq)
-        return {
-            "vocabulary": blob,
-            "vocabulary_offsets": offsets,
-            "vocabulary_prefixes": prefixes,
-            "indptr": indptr,
-            "doc_ids": postings,
-            "tf": tf,
-            "weights": weights,
-        }
+        del term_ids, doc_ids, tfs, rank, rows  # the build's peak is the CSR and the weights only
+        arrays |= _posting_arrays(matrix, np.frombuffer(lengths, np.int64), params)
+        if folder is None:
+            return cls(arrays, params, size)
+        _write_atomically(Path(folder), arrays, _meta(params, size, arrays))
+        return cls.open(Path(folder))
 
     # -- opening --------------------------------------------------------------------------
 
@@ -337,6 +290,44 @@ class BM25Index:
         if t is None:
             return values[:0].copy()
         return np.asarray(values[self._indptr[t] : self._indptr[t + 1]])
+
+
+def _vocabulary_arrays(vocabulary: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The vocabulary's arrays, sorted, and each build-time id's row in that order."""
+    sorted_terms = sorted(vocabulary)
+    rank = np.empty(len(sorted_terms), np.int32)
+    rank[[vocabulary[t] for t in sorted_terms]] = np.arange(len(sorted_terms), dtype=np.int32)
+    encoded = [t.encode(*_ENCODING) for t in sorted_terms]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return {
+        "vocabulary": np.frombuffer(b"".join(encoded), np.uint8),
+        "vocabulary_offsets": offsets,
+        "vocabulary_prefixes": np.array([e[:PREFIX_BYTES] for e in encoded], _PREFIX_DTYPE),
+    }, rank
+
+
+def _posting_arrays(
+    matrix: sparse.csr_array, lengths: np.ndarray, params: BM25Params
+) -> dict[str, np.ndarray]:
+    """The CSR's arrays, and each posting's weight: rank-bm25's BM25Plus term score less its
+    delta part (idf * delta does not depend on tf; `scores` adds it for every query term).
+
+    Computed in place, so the build holds one float array per posting, not four.
+    """
+    size = len(lengths)
+    indptr = matrix.indptr.astype(np.int64, copy=False)
+    doc_ids = matrix.indices.astype(np.int32, copy=False)
+    tf = matrix.data.astype(np.int32, copy=False)
+    avgdl = float(lengths.sum()) / size if size else 1.0
+    doc_freq = np.diff(indptr)
+    idf = np.log((size + 1) / np.maximum(doc_freq, 1))  # rank-bm25: log((N + 1) / df)
+    norm = params.k1 * (1 - params.b + params.b * lengths / (avgdl or 1.0))
+    weights = norm[doc_ids]
+    weights += tf
+    np.divide(tf, weights, out=weights)  # tf / (tf + k1 * (1 - b + b * dl / avgdl))
+    weights *= np.repeat(idf * (params.k1 + 1), doc_freq)
+    return {"indptr": indptr, "doc_ids": doc_ids, "tf": tf, "weights": weights}
 
 
 def _meta(params: BM25Params, size: int, arrays: Mapping[str, np.ndarray]) -> dict:
