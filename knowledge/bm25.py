@@ -20,11 +20,12 @@ import shutil
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from itertools import repeat
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 from scipy import sparse
@@ -154,6 +155,8 @@ class BM25Index:
         del term_ids, doc_ids, tfs, rank, rows  # the build's peak is the CSR and the weights only
         arrays |= _posting_arrays(matrix, np.frombuffer(lengths, np.int64), params)
         if folder is None:
+            for values in arrays.values():
+                values.flags.writeable = False  # postings() hands out views, as when mapped
             return cls(arrays, params, size)
         _write_atomically(Path(folder), arrays, _meta(params, size, arrays))
         return cls.open(Path(folder))
@@ -352,6 +355,14 @@ def _load(folder: Path, name: str, dtype: np.dtype, length: int) -> np.ndarray:
     return loaded
 
 
+def _write_synced(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write and fsync: on disk before the folder's rename makes the file visible."""
+    with open(path, "wb") as file:
+        write(file)
+        file.flush()
+        os.fsync(file.fileno())
+
+
 def _write_atomically(folder: Path, arrays: Mapping[str, np.ndarray], meta: dict) -> None:
     """Write into a sibling temporary folder, then rename it into place: readers see the old
     folder or the whole new one (files already mapped by others stay valid after removal)."""
@@ -359,11 +370,8 @@ def _write_atomically(folder: Path, arrays: Mapping[str, np.ndarray], meta: dict
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         for name, values in arrays.items():
-            with open(staging / f"{name}.npy", "wb") as file:
-                np.save(file, values, allow_pickle=False)
-                file.flush()
-                os.fsync(file.fileno())
-        (staging / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            _write_synced(staging / f"{name}.npy", partial(np.save, arr=values, allow_pickle=False))
+        _write_synced(staging / META, lambda file: file.write(json.dumps(meta).encode()))
         try:
             os.rename(staging, folder)
         except OSError:  # a folder is already there: move it aside, then take its place
