@@ -12,7 +12,6 @@ copy, and a warm start reads only the pages a question touches.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import os
@@ -30,14 +29,13 @@ from typing import BinaryIO, ClassVar
 import numpy as np
 from scipy import sparse
 
+from knowledge.strings import PREFIX_DTYPE, SortedStrings
+
 FORMAT = "histbot-bm25"
 FORMAT_VERSION = 1
 """Bump when the layout or the meaning of an array changes: older folders then fail to open."""
 
 META = "meta.json"
-_ENCODING = ("utf-8", "surrogatepass")  # byte order == code point order, so sorting agrees
-PREFIX_BYTES = 8
-_PREFIX_DTYPE = np.dtype(f"S{PREFIX_BYTES}")  # zero-padded, so its order agrees with the terms'
 
 
 class IndexCacheError(Exception):
@@ -58,39 +56,6 @@ class BM25Params:
             raise ValueError(f"BM25 parameters out of range: {self}")
 
 
-class _SortedTerms:
-    """The vocabulary, sorted: the terms' UTF-8 bytes in one blob plus offsets, and each term's
-    first 8 bytes as a fixed-width key.
-
-    A dict would be rebuilt and held by every process, and a fixed-width array of whole terms
-    would pad every term to the longest one. One vectorised searchsorted over the 8-byte keys
-    narrows each query term to the terms sharing its first 8 bytes (usually one), and a binary
-    search over the blob settles the rest, so a lookup touches a few pages of mapped files.
-    """
-
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray, prefixes: np.ndarray) -> None:
-        self._blob = memoryview(blob)  # slices of memoryviews are cheap, of arrays not
-        self._offsets = memoryview(offsets)  # indexing one gives a Python int
-        self._prefixes = prefixes
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def __getitem__(self, i: int) -> bytes:
-        return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]])
-
-    def find(self, terms: Sequence[str]) -> list[int | None]:
-        keys = [term.encode(*_ENCODING) for term in terms]
-        prefixes = np.array([key[:PREFIX_BYTES] for key in keys], dtype=_PREFIX_DTYPE)
-        starts = np.searchsorted(self._prefixes, prefixes, side="left").tolist()
-        ends = np.searchsorted(self._prefixes, prefixes, side="right").tolist()
-        found: list[int | None] = []
-        for key, lo, hi in zip(keys, starts, ends, strict=True):
-            i = bisect.bisect_left(self, key, lo, hi) if hi - lo > 1 else lo
-            found.append(i if i < hi and self[i] == key else None)
-        return found
-
-
 class BM25Index:
     """Documents' BM25+ scores for weighted query terms; build once, open memory-mapped."""
 
@@ -98,7 +63,7 @@ class BM25Index:
     _DTYPES: ClassVar[dict[str, np.dtype]] = {
         "vocabulary": np.dtype(np.uint8),  # sorted terms, UTF-8, concatenated
         "vocabulary_offsets": np.dtype(np.int64),  # term t is vocabulary[off[t]:off[t+1]]
-        "vocabulary_prefixes": _PREFIX_DTYPE,  # term t's first 8 bytes, for searchsorted
+        "vocabulary_prefixes": PREFIX_DTYPE,  # term t's first 8 bytes, for searchsorted
         "indptr": np.dtype(np.int64),  # term t's postings are [indptr[t], indptr[t+1])
         "doc_ids": np.dtype(np.int32),  # per posting: the document, ascending in a row
         "tf": np.dtype(np.int32),  # per posting: the term's count in the document
@@ -112,7 +77,7 @@ class BM25Index:
         self._doc_ids = arrays["doc_ids"]
         self._tf = arrays["tf"]
         self._weights = arrays["weights"]
-        self._terms = _SortedTerms(
+        self._terms = SortedStrings(
             arrays["vocabulary"], arrays["vocabulary_offsets"], arrays["vocabulary_prefixes"]
         )
 
@@ -300,13 +265,11 @@ def _vocabulary_arrays(vocabulary: dict[str, int]) -> tuple[dict[str, np.ndarray
     sorted_terms = sorted(vocabulary)
     rank = np.empty(len(sorted_terms), np.int32)
     rank[[vocabulary[t] for t in sorted_terms]] = np.arange(len(sorted_terms), dtype=np.int32)
-    encoded = [t.encode(*_ENCODING) for t in sorted_terms]
-    offsets = np.zeros(len(encoded) + 1, np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    blob, offsets, prefixes = SortedStrings.encode_sorted(sorted_terms)
     return {
-        "vocabulary": np.frombuffer(b"".join(encoded), np.uint8),
+        "vocabulary": blob,
         "vocabulary_offsets": offsets,
-        "vocabulary_prefixes": np.array([e[:PREFIX_BYTES] for e in encoded], _PREFIX_DTYPE),
+        "vocabulary_prefixes": prefixes,
     }, rank
 
 

@@ -139,13 +139,10 @@ def terms(text: str, *, keep_stop_words: bool = False) -> list[str]:
     return result
 
 
-def is_stop_word(word: str) -> bool:
-    return fold(word) in STOP_WORDS
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences, keeping the text of each exactly as printed."""
-    sentences: list[str] = []
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a paragraph, whitespace excluded: text[start:end] is
+    the sentence exactly as printed."""
+    spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
         candidate = text[start : match.start()].rstrip()
@@ -154,9 +151,65 @@ def split_sentences(text: str) -> list[str]:
         # "Gen. Zhukov", "A. Read": an abbreviation or an initial does not end a sentence.
         if stripped in _ABBREVIATIONS or (len(stripped) == 1 and stripped.isalpha()):
             continue
-        sentences.append(text[start : match.end()].strip())
+        spans.append(_trimmed(text, start, match.start()))
         start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
+    spans.append(_trimmed(text, start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, keeping the text of each exactly as printed."""
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+# -- what a sentence states: the answer types of "when" and "how many" ------------------------
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+DATE = re.compile(
+    rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b[0-9]{{1,4}} ?(BC|BCE|AD|CE|B\.C\.|A\.D\.)(?!\w)"
+    rf"|\b({_MONTHS})\b|\b(century|centuries|decade)\b",
+)
+"""A year, a month, a century: what a "when" question wants."""
+NUMBER = re.compile(
+    r"\b[0-9][0-9,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|"
+    r"several|score)\b",
+    re.IGNORECASE,
+)
+"""A count or an amount: what a "how many" or "how much" question wants."""
+HAS_DATE = 1
+HAS_NUMBER = 2
+
+
+def sentence_flags(sentence: str) -> int:
+    """HAS_DATE | HAS_NUMBER, as they apply to the sentence."""
+    date = HAS_DATE if DATE.search(sentence) else 0
+    return date | (HAS_NUMBER if NUMBER.search(sentence) else 0)
+
+
+# -- questions as typed -------------------------------------------------------------------------
+
+# Bidirectional controls (an RTL override turns a line around) and zero-width characters (they
+# cut a word in two) are never part of what a question means, nor of what is shown back.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c"
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ),
+    None,
+)
+
+
+def visible(text: str) -> str:
+    """The text without bidirectional controls and zero-width characters."""
+    return text.translate(_INVISIBLE)

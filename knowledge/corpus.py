@@ -1,0 +1,239 @@
+"""Every passage's sentences and words, analysed once at index time and kept as flat arrays.
+
+Choosing the passage that answers and the sentences to quote looks at the words of a few
+dozen candidate passages per question. Tokenising them again for every question is what
+made answering slow, so the index build does it once: each passage's sentences (character
+spans in its text), each sentence's words (ids into one vocabulary of folded words, and
+whether the word was capitalised), and per word its BM25 term and whether the library only
+ever writes it as a name. Plain numpy arrays, written with the BM25 index and opened
+memory-mapped, so every worker process shares one copy.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.bm25 import IndexCacheError
+from knowledge.strings import PREFIX_DTYPE, SortedStrings, StringTable
+from knowledge.text import STOP_WORDS, sentence_flags, sentence_spans, words
+
+FORMAT_VERSION = 1
+_FILES = {
+    "word_blob": np.uint8,
+    "word_offsets": np.int64,
+    "word_prefixes": PREFIX_DTYPE,
+    "word_term_text": np.uint8,  # the word's index term, UTF-8, concatenated (for term ids)
+    "word_term_offsets": np.int64,
+    "word_flags": np.uint8,
+    "tokens": np.int32,
+    "token_flags": np.uint8,
+    "sentence_tokens": np.int64,  # sentence s has tokens [st[s], st[s+1])
+    "sentence_chars": np.int32,  # (start, end) of sentence s in its passage's text
+    "sentence_flags": np.uint8,
+    "passage_sentences": np.int64,  # passage p has sentences [ps[p], ps[p+1])
+    "heading_tokens": np.int32,  # words of the passage's headings, speaker, attribution
+    "passage_headings": np.int64,
+}
+
+# word_flags
+NAME = 1  # always capitalised where no sentence starts: a name (Beria, NKVD)
+STOP = 2  # a stop word: matched for phrases, never a BM25 term
+# token_flags
+CAPITALISED = 1
+SENTENCE_START = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PassageWords:
+    """The words of one passage, as a question's features need them."""
+
+    tokens: np.ndarray  # word ids, in reading order
+    capitalised: np.ndarray  # bool per token, capitalised and not opening a sentence
+    sentence_starts: np.ndarray  # index into tokens where each sentence starts, plus the end
+    sentence_chars: np.ndarray  # (start, end) character span of each sentence in the text
+    sentence_flags: np.ndarray  # knowledge.text.sentence_flags per sentence
+    headings: np.ndarray  # word ids of headings, speaker and attribution
+
+
+class Corpus:
+    """The analysed words of every passage, in reading order (memory-mapped when opened)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self._a = arrays
+        self.words = SortedStrings(
+            arrays["word_blob"], arrays["word_offsets"], arrays["word_prefixes"]
+        )
+        self.word_flags = arrays["word_flags"]
+        self._terms = StringTable(arrays["word_term_text"], arrays["word_term_offsets"])
+        self.size = len(arrays["passage_sentences"]) - 1
+
+    def word_id(self, folded: str) -> int | None:
+        return self.words.find([folded])[0]
+
+    def word_ids(self, folded: Sequence[str]) -> list[int | None]:
+        return self.words.find(list(folded))
+
+    def word(self, word_id: int) -> str:
+        return self.words.text(word_id)
+
+    def term_of(self, word_id: int) -> str:
+        """The index term of a word ("" for a stop word)."""
+        return self._terms.text(word_id)
+
+    def is_name(self, word_id: int) -> bool:
+        return bool(self.word_flags[word_id] & NAME)
+
+    def passage(self, index: int) -> PassageWords:
+        a = self._a
+        s0, s1 = int(a["passage_sentences"][index]), int(a["passage_sentences"][index + 1])
+        starts = np.asarray(a["sentence_tokens"][s0 : s1 + 1])
+        t0, t1 = int(starts[0]), int(starts[-1])
+        flags = np.asarray(a["token_flags"][t0:t1])
+        h0, h1 = int(a["passage_headings"][index]), int(a["passage_headings"][index + 1])
+        return PassageWords(
+            tokens=np.asarray(a["tokens"][t0:t1]),
+            capitalised=(flags & CAPITALISED).astype(bool) & ~(flags & SENTENCE_START).astype(bool),
+            sentence_starts=starts - t0,
+            sentence_chars=np.asarray(a["sentence_chars"][s0:s1]),
+            sentence_flags=np.asarray(a["sentence_flags"][s0:s1]),
+            headings=np.asarray(a["heading_tokens"][h0:h1]),
+        )
+
+    # -- building and storing ---------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write the arrays into `folder` (the caller makes the folder's appearance atomic)."""
+        for name, values in self._a.items():
+            np.save(folder / f"corpus-{name}.npy", values, allow_pickle=False)
+        meta = {"version": FORMAT_VERSION, "passages": self.size}
+        (folder / "corpus.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def open(cls, folder: Path) -> Corpus:
+        try:
+            meta = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
+            if meta.get("version") != FORMAT_VERSION:
+                raise IndexCacheError(f"{folder}: corpus format {meta.get('version')!r}")
+            arrays = {}
+            for name, dtype in _FILES.items():
+                loaded = np.load(folder / f"corpus-{name}.npy", mmap_mode="r", allow_pickle=False)
+                if loaded.dtype != np.dtype(dtype):
+                    raise IndexCacheError(f"{folder}: corpus-{name}.npy is {loaded.dtype}")
+                arrays[name] = loaded
+        except IndexCacheError:
+            raise
+        except (OSError, ValueError, KeyError) as error:
+            raise IndexCacheError(f"{folder}: unreadable corpus ({error})") from error
+        corpus = cls(arrays)
+        ends_agree = (
+            corpus.size == meta.get("passages")
+            and arrays["sentence_tokens"][-1] == len(arrays["tokens"])
+            and arrays["passage_sentences"][-1] == len(arrays["sentence_flags"])
+            and len(arrays["sentence_chars"]) == len(arrays["sentence_flags"])
+            and arrays["passage_headings"][-1] == len(arrays["heading_tokens"])
+        )
+        if not ends_agree:
+            raise IndexCacheError(f"{folder}: corpus arrays disagree with corpus.json")
+        return corpus
+
+
+class CorpusBuilder:
+    """Analyses passages one by one (streaming: only typed arrays grow), yielding each one's
+    BM25 terms, and finishes into a Corpus."""
+
+    def __init__(self) -> None:
+        self._word_ids: dict[str, int] = {}
+        self._word_terms: list[str] = []
+        self._lower: set[int] = set()  # words seen in lower case: not names
+        self._capitalised: set[int] = set()  # words seen capitalised mid-sentence
+        self._tokens, self._token_flags = array("i"), array("B")
+        self._sentence_tokens, self._sentence_chars = array("q", [0]), array("i")
+        self._sentence_flags = array("B")
+        self._passage_sentences, self._passage_headings = array("q", [0]), array("q", [0])
+        self._heading_tokens = array("i")
+
+    def _word(self, folded: str, term: str) -> int:
+        word_id = self._word_ids.get(folded)
+        if word_id is None:
+            word_id = self._word_ids[folded] = len(self._word_terms)
+            self._word_terms.append("" if folded in STOP_WORDS else term)
+        return word_id
+
+    def add(self, text: str, headings: str) -> list[str]:
+        """Analyse one passage; returns its BM25 terms (body, then headings)."""
+        terms: list[str] = []
+        for start, end in sentence_spans(text):
+            sentence = text[start:end]
+            for position, token in enumerate(words(sentence)):
+                word_id = self._word(token.folded, token.term)
+                capitalised = token.surface[:1].isupper()
+                self._tokens.append(word_id)
+                self._token_flags.append(
+                    (CAPITALISED if capitalised else 0) | (SENTENCE_START if position == 0 else 0)
+                )
+                if not capitalised:
+                    self._lower.add(word_id)
+                elif position > 0:
+                    self._capitalised.add(word_id)
+                if token.folded not in STOP_WORDS:
+                    terms.append(token.term)
+            self._sentence_tokens.append(len(self._tokens))
+            self._sentence_chars.extend((start, end))
+            self._sentence_flags.append(sentence_flags(sentence))
+        self._passage_sentences.append(len(self._sentence_flags))
+        for token in words(headings):
+            self._heading_tokens.append(self._word(token.folded, token.term))
+            if token.folded not in STOP_WORDS:
+                terms.append(token.term)
+        self._passage_headings.append(len(self._heading_tokens))
+        return terms
+
+    def finish(self) -> Corpus:
+        """Sort the vocabulary (ids become positions in it) and freeze the arrays."""
+        ordered = sorted(self._word_ids)
+        rank = np.empty(len(ordered), np.int32)
+        rank[[self._word_ids[w] for w in ordered]] = np.arange(len(ordered), dtype=np.int32)
+        names = np.zeros(len(ordered), np.uint8)
+        for word_id in self._capitalised - self._lower:
+            names[rank[word_id]] |= NAME
+        stops = np.array([w in STOP_WORDS for w in ordered], dtype=bool)
+        names[stops] |= STOP
+        blob, offsets, prefixes = SortedStrings.encode_sorted(ordered)
+        term_blob, term_offsets = StringTable.encode(
+            [self._word_terms[self._word_ids[w]] for w in ordered]
+        )
+
+        def frozen(values: array, dtype: type) -> np.ndarray:
+            return np.frombuffer(values, dtype=dtype).copy() if len(values) else np.zeros(0, dtype)
+
+        tokens = frozen(self._tokens, np.int32)
+        heading_tokens = frozen(self._heading_tokens, np.int32)
+        arrays = {
+            "word_blob": blob,
+            "word_offsets": offsets,
+            "word_prefixes": prefixes,
+            "word_term_text": term_blob,
+            "word_term_offsets": term_offsets,
+            "word_flags": names,
+            "tokens": rank[tokens] if tokens.size else tokens,
+            "token_flags": frozen(self._token_flags, np.uint8),
+            "sentence_tokens": frozen(self._sentence_tokens, np.int64),
+            "sentence_chars": frozen(self._sentence_chars, np.int32).reshape(-1, 2),
+            "sentence_flags": frozen(self._sentence_flags, np.uint8),
+            "passage_sentences": frozen(self._passage_sentences, np.int64),
+            "heading_tokens": rank[heading_tokens] if heading_tokens.size else heading_tokens,
+            "passage_headings": frozen(self._passage_headings, np.int64),
+        }
+        return Corpus(arrays)
+
+
+def analyse(passages: Iterable[tuple[str, str]], builder: CorpusBuilder) -> Iterator[list[str]]:
+    """(text, headings) per passage -> its BM25 terms, filling `builder` on the way."""
+    for text, headings in passages:
+        yield builder.add(text, headings)
