@@ -112,6 +112,8 @@ def cut_passages(sources: Sequence[Source], texts: Sequence[str]) -> list[Passag
                         kind=PassageKind.QUOTATION if block.is_quotation else PassageKind.PROSE,
                         quotation=quotation,
                         position=len(passages),
+                        divisions=section.divisions,
+                        notes=tuple(block.notes),
                     )
                 )
                 previous_text = block.text
