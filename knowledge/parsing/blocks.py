@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 from knowledge.parsing.units import (
     CHAPTER,
+    FRONT_MATTER,
     MAX_HEADING_CHARS,
+    PROLOGUE,
     Unit,
     attribution_text,
     ends_mid_sentence,
@@ -129,7 +131,14 @@ def assemble(units: list[Unit], *, title: str = "", subtitle: str = "") -> Parse
             and not next_is_attribution
         ):
             title = text.strip("#").strip()
-            if current is not None and not current.blocks and CHAPTER.fullmatch(current.title):
+            if (
+                current is not None
+                and not current.blocks
+                and CHAPTER.fullmatch(current.title)
+                and not CHAPTER.match(title)
+                and not PROLOGUE.match(title)
+                and not FRONT_MATTER.match(title)
+            ):
                 # "CHAPTER IV" then "THE PURGES": one heading printed on two lines.
                 current.title = f"{current.title}: {title}"
             else:

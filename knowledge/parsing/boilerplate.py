@@ -150,10 +150,10 @@ def strip_index(lines: list[str]) -> list[str]:
             entries = sum(1 for j in following if is_index_entry(lines[j]))
             if len(following) >= _MIN_INDEX_LINES and entries >= 0.5 * len(following):
                 return lines[:i]
-    # No heading: the longest final stretch where most lines are entries.
+    # No heading: the longest final stretch, from an entry on, where most lines are entries.
     cut, entries = None, 0
-    for seen, i in enumerate(reversed(last_part), start=1):
+    for seen, i in enumerate(reversed(content[len(content) // 2 :]), start=1):
         entries += is_index_entry(lines[i])
-        if entries >= _MIN_INDEX_LINES and entries >= 0.7 * seen:
+        if entries >= _MIN_INDEX_LINES and entries >= 0.8 * seen and is_index_entry(lines[i]):
             cut = i
     return lines[:cut] if cut is not None else lines

@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from knowledge.parsing.units import Unit, looks_like_heading
+from knowledge.parsing.units import CHAPTER, Unit, looks_like_heading
 from knowledge.text import display_text
 
 _NOTES_HEADING = re.compile(
@@ -126,7 +126,7 @@ def _bracketed_note(units: list[Unit], index: int, after: int) -> tuple[_Note, i
     parts, depth = [], 0
     offset = 0
     for offset, unit in enumerate(units[index : index + _MAX_NOTE_UNITS]):
-        if offset and (_BRACKETED_NOTE.match(unit.text) or unit.heading or _heading(unit)):
+        if offset and (_BRACKETED_NOTE.match(unit.text) or unit.heading or _labelled(unit)):
             offset -= 1
             break
         depth += unit.text.count("[") - unit.text.count("]")
@@ -141,6 +141,11 @@ def _bracketed_note(units: list[Unit], index: int, after: int) -> tuple[_Note, i
 
 def _heading(unit: Unit) -> bool:
     return unit.text[:1].isupper() and looks_like_heading(unit.text, lines=unit.lines)
+
+
+def _labelled(unit: Unit) -> bool:
+    """ "CHAPTER II", "Book III. …": ends even a note whose bracket never closed."""
+    return bool(CHAPTER.match(unit.text)) and looks_like_heading(unit.text, lines=unit.lines)
 
 
 def _resolve_marks(
@@ -230,7 +235,8 @@ def _may_be_marker(before: str) -> bool:
 
 
 def _longest_increasing(candidates: list[tuple[Unit, int, int, int]]) -> list:
-    """The longest run of candidates whose note ranks strictly increase (patience sorting)."""
+    """The longest run of candidates whose note ranks strictly increase (patience sorting);
+    of two equal numbers the first is the marker (it stands by the notes before it)."""
     tails: list[int] = []  # rank at the end of the best run of each length
     tail_index: list[int] = []
     parent: list[int] = [-1] * len(candidates)
@@ -240,6 +246,8 @@ def _longest_increasing(candidates: list[tuple[Unit, int, int, int]]) -> list:
         if length == len(tails):
             tails.append(rank)
             tail_index.append(i)
+        elif tails[length] == rank:
+            continue  # the same note's number again: the first one stands
         else:
             tails[length] = rank
             tail_index[length] = i

@@ -22,6 +22,7 @@ import string
 from dataclasses import dataclass
 
 from knowledge.parsing.blocks import Section
+from knowledge.parsing.units import FRONT_MATTER, PROLOGUE
 from knowledge.text import fold
 
 _NUMBER_WORDS = {
@@ -59,16 +60,6 @@ _PART_SUFFIX = re.compile(
     r"[\s.,:;—–-]*\(?\b(part|pt\.?)\s+([0-9]+|[ivxlc]+)\)?\.?$|[\s.,:;—–-]*\(?continued\)?\.?$",
     re.IGNORECASE,
 )
-_FRONT_MATTER = re.compile(
-    r"^((table of )?contents|list of (illustrations|plates|maps|figures|tables)|illustrations"
-    r"|(transcriber|preparer|producer)(['’]?s)?['’]? notes?|errata)\.?$",
-    re.IGNORECASE,
-)
-_PROLOGUE = re.compile(
-    r"^(preface|introduction|foreword|prologue|advertisement|dedication|(the )?(author|"
-    r"editor|translator)['’]?s? (preface|introduction|note))\b",
-    re.IGNORECASE,
-)
 _TITLE_PAGE_WORDS = 30
 _SUBDIVIDED_RANK = 3  # chapters and below take a printed subtitle
 
@@ -94,7 +85,8 @@ def classify(text: str) -> Heading:
         kind, rank = _KINDS[match.group("kind").lower()]
         return Heading(kind, rank, *_numeral(match.group("number")), _rest(match.group("rest")))
     match = _NUMBERED.match(text)
-    if match and _is_numeral(match.group("number")) and len(match.group("number")) < 4:
+    number = match.group("number") if match else ""
+    if match and _is_numeral(number) and not (number.isdigit() and len(number) > 3):  # no years
         return Heading("numbered", 3, *_numeral(match.group("number")), _rest(match.group("rest")))
     return Heading("", 9, "", 0, text.rstrip("."))
 
@@ -126,6 +118,9 @@ def _continuation_key(heading: Heading) -> str:
 
 def outline(sections: list[Section], *, is_book: bool) -> list[Section]:
     """The sections worth citing, each with its divisions; continuations merged."""
+    for section in sections:
+        if FRONT_MATTER.match(section.title.strip()):
+            section.blocks = []
     headings = [classify(s.title) for s in sections]
     if any(h.kind == "chapter" for h in headings):  # then a bare numeral is a section in one
         headings = [
@@ -166,12 +161,14 @@ def outline(sections: list[Section], *, is_book: bool) -> list[Section]:
 
 def _has_text(sections: list[Section], headings: list[Heading], position: int) -> bool:
     """Whether text follows a heading before the next heading of its level or above."""
+    if sections[position].blocks:
+        return True
     rank = headings[position].rank
-    for section, heading in zip(sections[position:], headings[position:], strict=True):
+    for section, heading in zip(sections[position + 1 :], headings[position + 1 :], strict=True):
+        if heading.labelled and heading.rank <= rank:
+            return False
         if section.blocks:
             return True
-        if heading.labelled and heading.rank <= rank and section is not sections[position]:
-            return False
     return False
 
 
@@ -200,18 +197,20 @@ def _continues(
 
 
 def _drop_front_matter(kept: list[tuple[Section, Heading]], *, is_book: bool) -> None:
-    for section, _ in kept:
-        if _FRONT_MATTER.match(section.title.strip()):
-            section.blocks = []
+    """An e-text's title page: the short lines before its first real section."""
     if not is_book:
         return
-    for section, heading in kept:  # the title page: short lines before the first real section
-        if (
-            (heading.labelled and heading.kind != "volume")
-            or _PROLOGUE.match(section.title.strip())
+    first = next(
+        (
+            position
+            for position, (section, heading) in enumerate(kept)
+            if (heading.labelled and heading.kind != "volume")
+            or PROLOGUE.match(section.title.strip())
             or any(len(b.text.split()) >= _TITLE_PAGE_WORDS for b in section.blocks)
-        ):
-            break
+        ),
+        0,
+    )
+    for section, _ in kept[:first]:
         section.blocks = []
 
 

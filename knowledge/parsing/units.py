@@ -38,6 +38,18 @@ _LABEL_THEN_TITLE = re.compile(
     r"|(?:[ivxlcdm]+|[0-9]+)\s*\.?\s*(?:--|—|–))\s*(?P<title>\S.*)$",
     re.IGNORECASE,
 )
+# Headings of the matter before a book's text that is still text (a preface is read).
+PROLOGUE = re.compile(
+    r"^(preface|introduction|foreword|prologue|advertisement|dedication|(the )?(author|"
+    r"editor|translator)['’]?s? (preface|introduction|note))\b",
+    re.IGNORECASE,
+)
+# Headings of matter that is not text at all.
+FRONT_MATTER = re.compile(
+    r"^((table of )?contents|list of (illustrations|plates|maps|figures|tables)|illustrations"
+    r"|(transcriber|preparer|producer)(['’]?s)?['’]? notes?|errata)\.?$",
+    re.IGNORECASE,
+)
 MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*$")
 _OPENS_NOTE = re.compile(r"^\[\s*(foot)?note\s+\w{1,5}\s*\]?\s*[:.]", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"^\[(illustration|picture|image|plate|figure|map)\b[^\]]*\]$", re.I)
