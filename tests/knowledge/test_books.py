@@ -85,6 +85,12 @@ def test_old_style_small_print_header_and_a_licence_without_markers() -> None:
     assert paragraphs(no_markers) == texts
 
 
+def test_a_text_about_project_gutenberg_is_no_e_text() -> None:
+    body = (PROSE + "\n") * 4
+    raw = body + "\nProject Gutenberg has put many of these histories online for free.\n\n" + body
+    assert len(paragraphs(raw)) == 9
+
+
 def test_title_page_contents_and_list_of_illustrations_are_not_text() -> None:
     raw = book(
         """\
