@@ -6,10 +6,13 @@ from knowledge.models import Passage
 
 
 def format_location(passage: Passage) -> str:
-    """Source, section and paragraph: "Title, section 3 “Heading”, paragraph 4".
+    """Source, section and paragraph: "Title, section 3 “Heading”, paragraph 4"; in a book,
+    its divisions: "Title, vol. 1, ch. IV, para. 3".
 
     Only the opening of a text can be untitled (paragraphs before any heading, or a whole
     text without headings); it is cited by paragraph alone."""
+    if passage.divisions:
+        return f"{passage.source_title}, {', '.join(passage.divisions)}, para. {passage.paragraph}"
     if not passage.section_title:
         return f"{passage.source_title}, paragraph {passage.paragraph}"
     section = f"section {passage.section} “{passage.section_title}”"

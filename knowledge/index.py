@@ -33,7 +33,7 @@ MAX_CANDIDATES = 5_000
 """Upper bound (roughly) on passages scored for one question, whatever the library's size."""
 
 # Bump when parsing, tokenisation or index layout change: old caches are then ignored.
-INDEX_FORMAT = 18
+INDEX_FORMAT = 19  # passages carry divisions and notes
 
 
 @dataclass(frozen=True, slots=True)

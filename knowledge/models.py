@@ -59,6 +59,13 @@ class Passage:
     quotation: Quotation | None = None
     position: int = 0
     """Index of the passage in the whole library, in reading order."""
+    divisions: tuple[str, ...] = ()
+    """Where the passage's section sits in a book, outermost first, as cited:
+    ("vol. 1", "ch. IV"); a volume holding two works starts with the work's title. Empty for
+    a text without labelled parts (an article), which is cited by section title."""
+    notes: tuple[str, ...] = ()
+    """The footnotes the passage cites (their markers are not in `text`), for showing on
+    demand and searching at lower weight."""
 
     @property
     def short_ref(self) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from knowledge.errors import SourceError
+from knowledge.formats import read_document
 from knowledge.models import Passage, PassageKind, Quotation, Source
 from knowledge.parsing import parse_text
 from knowledge.quotations import find_speaker
@@ -57,21 +58,13 @@ def read_manifest(folder: Path) -> list[Source]:
 
 
 def read_text(source: Source) -> str:
+    """The source's text as the parser reads it, from any supported format.
+
+    Raises SourceError (one line naming the text and its path) for a file that cannot be."""
     try:
-        raw = source.file.read_bytes()
-    except FileNotFoundError:
-        raise SourceError(f"text of {source.id!r} not found: {source.file}") from None
-    except OSError as exc:
-        raise SourceError(f"cannot read text of {source.id!r}: {exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"text of {source.id!r} is not UTF-8 ({source.file}): {exc}") from None
-    if "\x00" in text:
-        raise SourceError(f"text of {source.id!r} looks binary, not plain text: {source.file}")
-    if not text.strip():
-        raise SourceError(f"text of {source.id!r} is empty: {source.file}")
-    return text
+        return read_document(source.file)
+    except SourceError as exc:
+        raise SourceError(f"text of {source.id!r}: {exc}") from None
 
 
 def _lowercase_words(texts: Sequence[str]) -> frozenset[str]:
@@ -112,6 +105,8 @@ def cut_passages(sources: Sequence[Source], texts: Sequence[str]) -> list[Passag
                         kind=PassageKind.QUOTATION if block.is_quotation else PassageKind.PROSE,
                         quotation=quotation,
                         position=len(passages),
+                        divisions=section.divisions,
+                        notes=tuple(block.notes),
                     )
                 )
                 previous_text = block.text
