@@ -3,11 +3,19 @@
 It never imports discord: the bot and the CLI are two front-ends of the same API.
 """
 
-from knowledge.citations import format_citation
+from knowledge.bm25 import BM25Params
 from knowledge.errors import KnowledgeError, QueryError, SourceError, UnknownReference
-from knowledge.index import BM25Params
 from knowledge.library import MAX_QUERY_CHARS, Library
-from knowledge.models import Answer, Hit, Passage, PassageKind, Quotation, SectionInfo, Source
+from knowledge.models import (
+    Answer,
+    Hit,
+    Passage,
+    PassageKind,
+    Quotation,
+    SectionInfo,
+    Source,
+    format_citation,
+)
 
 __all__ = [
     "MAX_QUERY_CHARS",

@@ -170,6 +170,13 @@ class BM25Index:
         """The term's row, or None if no document holds it."""
         return self._terms.find([term])[0]
 
+    def term_ids(self, terms: Sequence[str]) -> list[int | None]:
+        """Each term's row (None where no document holds it), in one vectorised lookup."""
+        return self._terms.find(list(terms))
+
+    def terms_starting_with(self, prefix: str, limit: int = 50) -> list[str]:
+        return self._terms.starting_with(prefix, limit)
+
     def doc_freq(self, term: str) -> int:
         t = self.term_id(term)
         return 0 if t is None else int(self._indptr[t + 1] - self._indptr[t])

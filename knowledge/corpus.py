@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ _FILES = {
     "passage_sentences": np.int64,  # passage p has sentences [ps[p], ps[p+1])
     "heading_tokens": np.int32,  # words of the passage's headings, speaker, attribution
     "passage_headings": np.int64,
+    "passage_source": np.int32,  # which text of the library the passage is from
 }
 
 # word_flags
@@ -72,6 +73,7 @@ class Corpus:
         self.word_flags = arrays["word_flags"]
         self._terms = StringTable(arrays["word_term_text"], arrays["word_term_offsets"])
         self.size = len(arrays["passage_sentences"]) - 1
+        self.passage_source = arrays["passage_source"]
 
     def word_id(self, folded: str) -> int | None:
         return self.words.find([folded])[0]
@@ -137,6 +139,7 @@ class Corpus:
             and arrays["passage_sentences"][-1] == len(arrays["sentence_flags"])
             and len(arrays["sentence_chars"]) == len(arrays["sentence_flags"])
             and arrays["passage_headings"][-1] == len(arrays["heading_tokens"])
+            and len(arrays["passage_source"]) == corpus.size
         )
         if not ends_agree:
             raise IndexCacheError(f"{folder}: corpus arrays disagree with corpus.json")
@@ -157,6 +160,7 @@ class CorpusBuilder:
         self._sentence_flags = array("B")
         self._passage_sentences, self._passage_headings = array("q", [0]), array("q", [0])
         self._heading_tokens = array("i")
+        self._passage_source = array("i")
 
     def _word(self, folded: str, term: str) -> int:
         word_id = self._word_ids.get(folded)
@@ -165,9 +169,11 @@ class CorpusBuilder:
             self._word_terms.append("" if folded in STOP_WORDS else term)
         return word_id
 
-    def add(self, text: str, headings: str) -> list[str]:
-        """Analyse one passage; returns its BM25 terms (body, then headings)."""
+    def add(self, text: str, headings: str, source: int) -> list[str]:
+        """Analyse one passage of the `source`-th text; returns its BM25 terms (body, then
+        headings)."""
         terms: list[str] = []
+        self._passage_source.append(source)
         for start, end in sentence_spans(text):
             sentence = text[start:end]
             for position, token in enumerate(words(sentence)):
@@ -229,11 +235,6 @@ class CorpusBuilder:
             "passage_sentences": frozen(self._passage_sentences, np.int64),
             "heading_tokens": rank[heading_tokens] if heading_tokens.size else heading_tokens,
             "passage_headings": frozen(self._passage_headings, np.int64),
+            "passage_source": frozen(self._passage_source, np.int32),
         }
         return Corpus(arrays)
-
-
-def analyse(passages: Iterable[tuple[str, str]], builder: CorpusBuilder) -> Iterator[list[str]]:
-    """(text, headings) per passage -> its BM25 terms, filling `builder` on the way."""
-    for text, headings in passages:
-        yield builder.add(text, headings)

@@ -4,49 +4,34 @@
     answer = library.answer("who succeeded Dzerzhinsky?")
     answer.best.quote, answer.best.citation, answer.alternatives
 
-Everything here is synchronous and CPU-bound; callers on an event loop run it in a thread.
+Everything here is synchronous and CPU-bound; callers on an event loop run it off the loop.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.answering import (
-    defines,
-    judge,
-    quote_has_type,
-    select_quote,
-)
+from knowledge.answering import abstention_reason, confidence, quote, rank
+from knowledge.bm25 import BM25Params
 from knowledge.errors import QueryError, UnknownReference
-from knowledge.index import (
-    BM25Params,
-    SearchIndex,
-    content_key,
-    folded_phrase,
-    load_cached,
-    store_cached,
-)
+from knowledge.index import SearchIndex, content_key, load_or_build
+from knowledge.model import AnsweringModel
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
-from knowledge.query import Query, analyse
+from knowledge.query import analyse
 from knowledge.sources import cut_passages, read_manifest, read_text
-from knowledge.text import split_sentences, terms, words
+from knowledge.text import visible, words
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 MAX_RESULTS = 25
-PHRASE_BONUS = 3.0
-RERANK_DEPTH = 10
-RERANK_FLOOR = 0.4
 _REF = re.compile(
     r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]{0,31})\s*:\s*)?"
     r"(?P<section>[0-9]{1,6})\s*[.:]\s*(?P<paragraph>[0-9]{1,6})\s*$",
@@ -62,10 +47,12 @@ class Library:
         sources: Sequence[Source],
         passages: Sequence[Passage],
         index: SearchIndex,
+        model: AnsweringModel | None = None,
     ) -> None:
         self.sources: tuple[Source, ...] = tuple(sources)
         self.passages: tuple[Passage, ...] = tuple(passages)
         self.index = index
+        self.model = model or AnsweringModel.load()
         self._by_ref = {p.ref: p for p in self.passages}
         self._sections = self._collect_sections()
 
@@ -77,6 +64,7 @@ class Library:
         sources_dir: Path,
         cache_dir: Path | None = None,
         params: BM25Params | None = None,
+        model: AnsweringModel | None = None,
     ) -> Library:
         """Read the manifest and texts; reuse the cached index when the texts are unchanged.
 
@@ -88,24 +76,16 @@ class Library:
         texts = [read_text(source) for source in sources]
         manifest_bytes = (Path(sources_dir) / "sources.toml").read_bytes()
         key = content_key([manifest_bytes, *(t.encode() for t in texts)], params)
-        cached = load_cached(cache_dir, key) if cache_dir else None
-        if cached is not None:
-            passages, index = cached
-            origin = "cache"
-        else:
-            passages = cut_passages(sources, texts)
-            index = SearchIndex(passages, params)
-            origin = "built"
-            if cache_dir:
-                store_cached(cache_dir, key, passages, index)
+        passages, index = load_or_build(
+            cache_dir, key, lambda: cut_passages(sources, texts), params
+        )
         log.info(
-            "library ready: %d sources, %d passages (index %s in %.0f ms)",
+            "library ready: %d sources, %d passages in %.0f ms",
             len(sources),
             len(passages),
-            origin,
             (time.perf_counter() - started) * 1000,
         )
-        return cls(sources, passages, index)
+        return cls(sources, passages, index, model)
 
     # -- passages --------------------------------------------------------------------------
 
@@ -244,8 +224,11 @@ class Library:
 
     # -- search ----------------------------------------------------------------------------
 
-    def _check(self, text: str) -> str:
-        cleaned = " ".join((text or "").split())
+    def check_question(self, text: str) -> str:
+        """The question as searched: invisible characters dropped, spaces collapsed.
+
+        Raises QueryError (one line) for a question that cannot be searched for."""
+        cleaned = " ".join(visible(text or "").split())
         if not cleaned:
             raise QueryError("the question is empty")
         if len(cleaned) > MAX_QUERY_CHARS:
@@ -257,79 +240,43 @@ class Library:
             raise QueryError("the question has no words to search for")
         return cleaned
 
-    def _rank(self, query: Query, limit: int) -> list[tuple[Passage, float]]:
-        doc_ids, scores = self.index.score(query.terms)
-        totals = dict(zip(doc_ids.tolist(), scores.tolist(), strict=True))
-        for doc_id, bonus in self._phrase_bonus(query.phrases).items():
-            totals[doc_id] = totals.get(doc_id, 0.0) + bonus
-        best = heapq.nlargest(limit, totals.items(), key=lambda item: (item[1], -item[0]))
-        return [(self.passages[doc_id], score) for doc_id, score in best if score > 0]
-
-    def _phrase_bonus(self, phrases: list[str]) -> dict[int, float]:
-        """Passages holding a quoted phrase word for word. Only passages that contain every
-        word of the phrase are read, so the cost follows the phrase, not the library."""
-        bonus: dict[int, float] = {}
-        for phrase in phrases:
-            phrase_terms = [t for t in terms(phrase) if self.index.has_term(t)]
-            if not phrase_terms:
-                continue
-            candidates = self.index.postings[phrase_terms[0]]
-            for term in phrase_terms[1:]:
-                candidates = np.intersect1d(candidates, self.index.postings[term])
-            for doc_id in candidates.tolist():
-                if phrase in folded_phrase(self.passages[doc_id].text):
-                    bonus[doc_id] = bonus.get(doc_id, 0.0) + PHRASE_BONUS * self.index.max_idf
-        return bonus
-
-    def search(self, text: str, limit: int = 5) -> list[Hit]:
-        """Passages ranked for a query, each with its best-matching sentences."""
-        query = analyse(self._check(text), self.index)
+    def _ranked_hits(self, question: str, limit: int, context: str = ""):
+        query = analyse(self.check_question(question), self.index, context=context)
         if query.is_empty:
             raise QueryError(
                 "the question has only common words; ask about a person, place or event"
             )
-        return [self._hit(p, s, query) for p, s in self._rank(query, min(limit, MAX_RESULTS))]
+        ranked = rank(query, self.index, self.model)
+        hits = [self._hit(r, query) for r in ranked[: min(limit, MAX_RESULTS)]]
+        return query, ranked, hits
 
-    def _hit(self, passage: Passage, score: float, query: Query) -> Hit:
-        quote = select_quote(passage, query, self.index)
-        matched = tuple(sorted({t.surface for t in words(passage.text) if t.term in query.terms}))
-        return Hit(passage=passage, score=round(score, 4), quote=quote, matched_terms=matched)
+    def _hit(self, ranked, query) -> Hit:
+        passage = self.passages[ranked.doc_id]
+        shown = quote(passage, ranked, self.model)
+        wanted = set(query.terms)
+        matched = tuple(sorted({t.surface for t in words(passage.text) if t.term in wanted}))
+        return Hit(
+            passage=passage, score=round(ranked.logit, 4), quote=shown, matched_terms=matched
+        )
+
+    def search(self, text: str, limit: int = 5) -> list[Hit]:
+        """Passages ranked for a query, each with its best-matching sentences."""
+        return self._ranked_hits(text, limit)[2]
 
     def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
         """The best passage and its quote, or an abstention with the closest passages.
 
         `context` is an earlier answer a follow-up question refers to ("what happened to him?").
         """
-        cleaned = self._check(question)
-        query = analyse(cleaned, self.index, context=context)
-        if query.is_empty:
-            raise QueryError(
-                "the question has only common words; ask about a person, place or event"
-            )
-        ranked = self._rank(query, max(limit, RERANK_DEPTH))
-        hits = [self._hit(p, s, query) for p, s in ranked]
-        if hits:
-            hits = _prefer_complete(hits, query, self.index, self._lead)
-        hits = tuple(hits[:limit])
+        query, ranked, hits = self._ranked_hits(question, limit, context)
+        cleaned = query.text
         if not hits:
-            unknown = ", ".join(query.unknown[:3])
-            reason = (
-                f"the texts never mention {unknown}" if unknown else "nothing in the texts matches"
-            )
-            return Answer(question=cleaned, answered=False, reason=reason)
-        best = hits[0].passage
-        verdict = judge(query, best, hits[0].quote, self.index, self._lead(best))
+            return Answer(question=cleaned, answered=False, reason=abstention_reason(query, []))
         sections = self._closest_sections(hits)
-        if not verdict.answered:
-            return Answer(cleaned, False, hits, verdict.reason, sections)
-        return Answer(cleaned, True, hits, "", sections)
-
-    def _lead(self, passage: Passage) -> str:
-        """The paragraph leading into a quotation passage ("" for prose)."""
-        if passage.quotation is None or passage.position == 0:
-            return ""
-        before = self.passages[passage.position - 1]
-        return before.text if before.source_id == passage.source_id else ""
+        if confidence(query, ranked, self.model) < self.model.threshold:
+            reason = abstention_reason(query, ranked)
+            return Answer(cleaned, False, tuple(hits), reason, sections)
+        return Answer(cleaned, True, tuple(hits), "", sections)
 
     def _closest_sections(self, hits: Sequence[Hit]) -> tuple[SectionInfo, ...]:
         seen: list[SectionInfo] = []
@@ -339,42 +286,6 @@ class Library:
                 if same and info not in seen:
                     seen.append(info)
         return tuple(seen[:3])
-
-
-def _prefer_complete(
-    hits: list[Hit], query: Query, index: SearchIndex, lead: Callable[[Passage], str]
-) -> list[Hit]:
-    """Among passages scoring close to the best, prefer one whose quote names everyone the
-    question names and holds what it asks for (a date for "when") — first one where a single
-    sentence holds every word of the question (or a relative of it), then any. BM25 alone can
-    rank a passage that merely repeats the question's words ("They succeeded completely")
-    above the one that answers it ("Dzerzhinsky’s successor, Vyacheslav Menzhinsky")."""
-    floor = hits[0].score * RERANK_FLOOR
-    needed = [query.alternatives.get(t, frozenset({t})) for t in query.core if index.has_term(t)]
-
-    def complete(hit: Hit) -> bool:
-        # A quotation's "he" is named in the paragraph that leads into it.
-        quoted = {t.term for t in words(f"{hit.quote} {lead(hit.passage)}")}
-        return (
-            hit.score >= floor
-            and quote_has_type(hit.quote, query.answer_type)
-            and all(name in quoted for name in query.names)
-            and (not query.is_definition or defines(hit.quote, query))
-        )
-
-    def in_one_sentence(hit: Hit) -> bool:
-        for sentence in split_sentences(hit.quote):
-            present = {t.term for t in words(sentence)}
-            if all(options & present for options in needed):
-                return True
-        return False
-
-    candidates = [hit for hit in hits if complete(hit)]
-    best = None
-    if query.answer_type is None:  # a date or number already ties the answer to the event
-        best = next((hit for hit in candidates if in_one_sentence(hit)), None)
-    best = best or next(iter(candidates), None)
-    return hits if best is None else [best] + [hit for hit in hits if hit is not best]
 
 
 def _label(passage: Passage) -> str:

@@ -1,229 +1,178 @@
-"""From a question as typed to weighted index terms.
+"""From a question as typed to what is searched for.
 
-Students type fast: lower case, misspelt names, paraphrases. A query keeps every content
-word of the question, replaces a word the library does not know by its closest library word
-(typo tolerance for names), adds related words at a lower weight, and notes quoted phrases
-and the kind of answer the question wants (a date, a number, a measure).
+Students type fast: lower case, misspelt names, derived forms of the text's words. A query
+keeps every content word of the question; a word the library lacks is replaced by the
+closest library word when one is near enough (a typo: "Zhang Rhou" -> "Zhang Rou",
+"goverment" -> "government"); words derived from the same root ("succeed", "successor") are
+searched at a lower weight. What the question asks for (a date, a number, a person, a
+place) is read off its opening words. Nothing here decides whether to answer: that is the
+learned stage's job, which gets what this finds (words the texts lack, corrections made).
 """
 
 from __future__ import annotations
 
-import itertools
+import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
 from rapidfuzz import fuzz, process
 
-from knowledge.index import SearchIndex, pair
-from knowledge.text import STOP_WORDS, fold, stem, words
+from knowledge.corpus import NAME
+from knowledge.index import SearchIndex
+from knowledge.text import STOP_WORDS, Token, words
 
-RELATED_WEIGHT = 0.35
-BIGRAM_WEIGHT = 0.5
 FAMILY_WEIGHT = 0.5
-MIN_FUZZY_SCORE = 80.0
+"""How much a word sharing most of its root with a question word ("successor") counts as a
+match of it."""
+MIN_TYPO_SIMILARITY = 80.0
+"""rapidfuzz ratio above which a word the texts lack is read as a typo of a text's word."""
 _QUOTED = re.compile(r"[\"“‘']{1,2}([^\"“”‘’']{8,})[\"”’']{1,2}")
-
-_FOCUS = re.compile(
-    r"^\s*(?:what|which)(?:'s|’s|\s+is|\s+was|\s+are|\s+were)\s+(?:the\s+|a\s+|an\s+)?([a-z]+)\b",
-    re.I,
-)
-_RELATION = re.compile(
-    r"^\s*who\s+(?:was|is|were|are)\s+(?:\S+\s+){0,3}?\S+['’]s?\s+([a-z]+)\b", re.I
-)
-_DEFINITION = re.compile(r"^\s*(who|what)\s+(was|is|were|are)\s+\S+(\s+\S+)?\s*\??\s*$", re.I)
-_WHO_DID = re.compile(r"^\s*who\s+(?!(was|is|were|are|had|has|did|does)\b)[a-z]+", re.I)
-_TAKE = frozenset({"take", "takes", "took", "taken", "taking"})
+_WHICH = r"(in |on |during |by |to |from )?(what|which)"
 _ANSWER_TYPES = (
-    (
-        re.compile(r"^\s*(when|what year|which year|in what year|what date|on what date)\b", re.I),
-        "date",
-    ),
-    (re.compile(r"^\s*how (many|much)\b", re.I), "number"),
-    (re.compile(r"^\s*how (tall|old|long|far|big|high|heavy|large|wide)\b", re.I), "measure"),
+    ("date", rf"^(when|{_WHICH} (year|date|century|decade|month|day|period|era)s?)\b"),
+    ("number", r"^how (many|much|long|old|far|large|big|tall|high)\b"),
+    ("person", rf"^(who|whom|whose|{_WHICH} (person|man|woman|king|queen|emperor|leader|ruler))\b"),
+    ("place", rf"^(where|{_WHICH} (city|country|place|region|town|state|province|island|river))\b"),
 )
+
+
+def answer_type(question: str) -> str | None:
+    """What kind of thing the question asks for: "date", "number", "person", "place"."""
+    opening = " ".join(question.lower().split())
+    for kind, pattern in _ANSWER_TYPES:
+        if re.search(pattern, opening):
+            return kind
+    return None
 
 
 @dataclass(slots=True)
 class Query:
     text: str
-    terms: dict[str, float] = field(default_factory=dict)
-    """Index term -> weight, including related words and context."""
+    words: list[str] = field(default_factory=list)
+    """The question's folded words in order, stop words included (for phrase matching)."""
     core: dict[str, float] = field(default_factory=dict)
-    """The question's own content terms (after typo correction) -> importance (idf)."""
-    alternatives: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Core term -> terms that count as matching it (itself and its related words)."""
-    phrases: list[str] = field(default_factory=list)
+    """The question's own content terms the library holds (after typo correction) -> idf."""
+    terms: dict[str, float] = field(default_factory=dict)
+    """What BM25 searches for: the core terms, at 1 (a typo's correction at its similarity).
+    Derived forms are not searched (measured: they cost BM25 precision); the learned stage
+    counts them as half matches."""
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Core term -> the library terms derived from the same root."""
+    names: set[str] = field(default_factory=set)
+    """Core terms the library writes as names, written as names in the question."""
     unknown: list[str] = field(default_factory=list)
-    """Content words of the question the library does not contain, even approximately."""
+    """Content words of the question the library lacks, even approximately (as typed)."""
     unknown_names: list[str] = field(default_factory=list)
+    """Those of them capitalised mid-question: names the texts never mention."""
+    corrected: dict[str, float] = field(default_factory=dict)
+    """Core terms that stand for a misspelt word -> how similar the two were (0-1)."""
+    phrases: list[list[str]] = field(default_factory=list)
+    """Quoted phrases, as folded words."""
     answer_type: str | None = None
-    names: list[str] = field(default_factory=list)
-    """Terms of the question that the library writes as names (people, places, bodies)."""
-    unknown_focus: str = ""
-    """The thing a "what is the X" question asks about, when the library never mentions it."""
-
-    @property
-    def is_definition(self) -> bool:
-        """Asks what a name is: "Who was Kirov?", "What was the Cheka?"."""
-        return bool(_DEFINITION.match(self.text))
-
-    @property
-    def asks_who(self) -> bool:
-        """ "Who founded…?", "Who said…?": asks for the person who did something."""
-        return bool(_WHO_DID.match(self.text))
 
     @property
     def is_empty(self) -> bool:
-        return not self.core and not self.phrases
+        return not self.core and not self.unknown
 
-
-@lru_cache(maxsize=1)
-def related_groups() -> dict[str, frozenset[str]]:
-    """Stemmed word -> stems of the words it is related to (knowledge/data/related_words.txt)."""
-    text = resources.files("knowledge").joinpath("data/related_words.txt").read_text("utf-8")
-    groups: dict[str, set[str]] = {}
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        stems = {stem(fold(word)) for word in line.split()}
-        for s in stems:
-            groups.setdefault(s, set()).update(stems - {s})
-    return {key: frozenset(value) for key, value in groups.items()}
-
-
-def _correct(word: str, index: SearchIndex) -> tuple[str, float] | None:
-    """The library word closest to a word it does not contain (dzerzinsky -> dzerzhinsky)."""
-    if len(word) < 5 or word.isdigit():
-        return None
-    match = process.extractOne(
-        word,
-        index.surface_terms.keys(),
-        scorer=fuzz.ratio,
-        score_cutoff=MIN_FUZZY_SCORE,
-    )
-    if match is None:
-        return None
-    surface, score, _ = match
-    term = index.surface_terms[surface]
-    # Typo tolerance is for names ("yezov"); an ordinary word near another is a different word.
-    if term not in index.names:
-        return None
-    return term, score / 100.0
-
-
-_NEGATIONS = ("dis", "un", "mis", "non", "in", "im")
-
-
-def _without_negation(word: str, index: SearchIndex) -> str | None:
-    """The library's term for a word without its negating prefix ("distrust" -> "trust")."""
-    for prefix in _NEGATIONS:
-        rest = word[len(prefix) :].lstrip("-")
-        if word.startswith(prefix) and len(rest) >= 4 and index.has_term(stem(rest)):
-            return stem(rest)
-    return None
-
-
-def answer_type(question: str) -> str | None:
-    for pattern, kind in _ANSWER_TYPES:
-        if pattern.search(question):
-            return kind
-    return None
-
-
-def focus_word(question: str) -> str | None:
-    """The thing a question asks about: "what is the X" ("the weather"), or "who was Y's X"
-    ("Bukharin's wife")."""
-    match = _FOCUS.match(question) or _RELATION.match(question)
-    return match.group(1) if match else None
+    @property
+    def weight(self) -> float:
+        return sum(self.core.values())
 
 
 def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
-    query = Query(text=question, answer_type=answer_type(question))
-    query.phrases = [
-        " ".join(t.folded for t in words(m.group(1))) for m in _QUOTED.finditer(question)
-    ]
-    related = related_groups()
+    """The query for a question; `context` is an earlier answer a follow-up refers to."""
     tokens = words(question)
-    focus = focus_word(question)
+    query = Query(text=question, words=[t.folded for t in tokens])
+    query.answer_type = answer_type(question)
+    query.phrases = [[t.folded for t in words(m.group(1))] for m in _QUOTED.finditer(question)]
     # In a question typed all in lower case, capitals say nothing about what is a name.
     cased = any(t.surface[:1].isupper() for t in tokens[1:])
-    sequence: list[str] = []
-    families: dict[str, list[str]] = {}
     for position, token in enumerate(tokens):
         if token.folded in STOP_WORDS:
             continue
-        if token.folded == "place" and position and tokens[position - 1].folded in _TAKE:
-            continue  # "when did it take place?"
-        term, confidence = token.term, 1.0
-        looks_like_name = not cased or token.surface[:1].isupper()
-        if not index.has_term(term):
-            base = _without_negation(token.folded, index)
-            if base is not None:
-                # "distrust" asks about what the text calls "never trusted".
-                term, confidence = base, FAMILY_WEIGHT
-        if not index.has_term(term):
-            corrected = _correct(token.folded, index) if looks_like_name else None
-            if corrected is None:
-                relatives = related.get(token.term, frozenset())
-                if token.folded.endswith("ly") or any(index.has_term(r) for r in relatives):
-                    # Adverbs only colour a question; a word whose relatives the texts use
-                    # may be a paraphrase of what they say.
-                    pass
-                else:
-                    query.unknown.append(token.surface)
-                    if token.surface[:1].isupper() and position > 0:
-                        query.unknown_names.append(token.surface)
-                    if focus is not None and fold(focus) == token.folded:
-                        query.unknown_focus = token.surface
-                if token.folded.endswith("ly"):
-                    continue
-                # A word the texts lack may be the question's own paraphrase ("weapon" for
-                # "pick"): it weighs like a typical word, not like the rarest one.
-                query.core.setdefault(term, index.typical_idf)
-                query.alternatives[term] = frozenset({term}) | related.get(term, frozenset())
-                for other in related.get(term, ()):
-                    query.terms[other] = max(query.terms.get(other, 0.0), RELATED_WEIGHT)
-                continue
-            term, confidence = corrected
-        query.terms[term] = max(query.terms.get(term, 0.0), confidence)
-        query.core.setdefault(term, index.idf(term))
-        sequence.append(term)
-        if term in index.names and looks_like_name:
-            query.names.append(term)
-            family: list[str] = []
-        else:
-            family = index.family(term)
-        families[term] = family
-        for other in family:
-            query.terms.setdefault(other, FAMILY_WEIGHT)
-        query.alternatives[term] = frozenset({term, *family}) | related.get(term, frozenset())
-        for other in related.get(term, ()):
-            if other not in query.terms:
-                query.terms[other] = RELATED_WEIGHT
-    for first, second in itertools.pairwise(sequence):
-        for a in (first, *families.get(first, ())):
-            for b in (second, *families.get(second, ())):
-                key = pair(a, b)
-                if index.has_term(key):
-                    query.terms[key] = BIGRAM_WEIGHT
-    if context:
+        term = _library_term(token, index, query)
+        if term is None:
+            query.unknown.append(token.surface)
+            if position > 0 and token.surface[:1].isupper():
+                query.unknown_names.append(token.surface)
+            continue
+        query.core.setdefault(term, index.idf(term) or 0.0)
+        query.terms[term] = max(query.terms.get(term, 0.0), query.corrected.get(term, 1.0))
+        if (not cased or token.surface[:1].isupper()) and _is_name(token.folded, index):
+            query.names.add(term)
+    for term in query.core:
+        query.alternatives[term] = () if term in query.names else _family(term, index)
+    if context and not query.names:
         _add_context(query, index, context)
     return query
 
 
-def _add_context(query: Query, index: SearchIndex, context: str) -> None:
-    """A follow-up ("what happened to him?") is about whom the earlier answer was about.
+def _library_term(token: Token, index: SearchIndex, query: Query) -> str | None:
+    """The library's term for a question word: its own, or that of the word it misspells."""
+    if index.has_term(token.term):
+        return token.term
+    corrected = _correct(token.folded, index)
+    if corrected is None:
+        return None
+    term, similarity = corrected
+    query.corrected[term] = similarity
+    return term
 
-    The name the earlier answer mentions most stands in for the question's pronoun. The
-    answer's other words are left out: they would only find the passage already shown."""
-    context_terms = [t.term for t in words(context) if t.folded not in STOP_WORDS]
-    names = [t for t in context_terms if t in index.names]
-    if names and not query.names:
+
+def _correct(folded: str, index: SearchIndex) -> tuple[str, float] | None:
+    """The library word closest to a word it lacks (dzerzinsky -> dzerzhinsky)."""
+    if len(folded) < 4 or not folded.isalpha():
+        return None
+    match = process.extractOne(
+        folded, typo_candidates(index), scorer=fuzz.ratio, score_cutoff=MIN_TYPO_SIMILARITY
+    )
+    if match is None:
+        return None
+    word_id = index.corpus.word_id(match[0])
+    return index.corpus.term_of(word_id), match[1] / 100.0
+
+
+_TYPO_CANDIDATES: dict[int, list[str]] = {}
+
+
+def typo_candidates(index: SearchIndex) -> list[str]:
+    """The library's content words of four letters or more (built on first need, per index)."""
+    key = id(index.corpus)
+    if key not in _TYPO_CANDIDATES:
+        _TYPO_CANDIDATES.clear()  # one library per process at a time
+        corpus = index.corpus
+        _TYPO_CANDIDATES[key] = [
+            word
+            for word_id in range(len(corpus.words))
+            if index.word_terms[word_id] >= 0 and len(word := corpus.word(word_id)) >= 4
+        ]
+    return _TYPO_CANDIDATES[key]
+
+
+def _is_name(folded: str, index: SearchIndex) -> bool:
+    word_id = index.corpus.word_id(folded)
+    return word_id is not None and bool(index.corpus.word_flags[word_id] & NAME)
+
+
+def _family(term: str, index: SearchIndex) -> tuple[str, ...]:
+    """Library terms derived from the same root ("succeed" -> "successor", "success").
+
+    Snowball removes inflections, not derivations; a shared prefix of most of the word
+    catches the derivations a question and a text so often differ by."""
+    if len(term) < 5 or not term.isalpha():
+        return ()
+    prefix = term[: max(5, math.ceil(0.7 * len(term)))]
+    return tuple(t for t in index.text.terms_starting_with(prefix) if t != term and t.isalpha())
+
+
+def _add_context(query: Query, index: SearchIndex, context: str) -> None:
+    """A follow-up ("what happened to him?") is about whom the earlier answer was about: the
+    name it mentions most stands in for the pronoun. Its other words are left out: they
+    would only find the passage already shown."""
+    names = [t.term for t in words(context) if _is_name(t.folded, index)]
+    if names:
         subject = max(dict.fromkeys(names), key=names.count)
-        query.names.append(subject)
+        query.names.add(subject)
         query.terms[subject] = 1.0
-        query.core.setdefault(subject, index.idf(subject))
-        query.alternatives.setdefault(subject, frozenset({subject}))
+        query.core.setdefault(subject, index.idf(subject) or 0.0)
+        query.alternatives.setdefault(subject, ())

@@ -62,6 +62,17 @@ class SortedStrings(StringTable):
             found.append(i if i < hi and self[i] == key else None)
         return found
 
+    def starting_with(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` strings that start with `prefix`, in order."""
+        key = prefix.encode(*ENCODING)
+        found: list[str] = []
+        for i in range(bisect.bisect_left(self, key), len(self)):
+            value = self[i]
+            if not value.startswith(key) or len(found) >= limit:
+                break
+            found.append(value.decode(*ENCODING))
+        return found
+
     @staticmethod
     def encode_sorted(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(blob, offsets, prefixes) of strings already in sorted order."""
