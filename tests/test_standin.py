@@ -26,7 +26,7 @@ from discord import (
 from discord.ext import commands
 from discord.http import Route
 
-from tests.standin import Discord, InteractionNotAnswered, Perm, StandinConfig
+from standin import Discord, InteractionNotAnswered, Perm, StandinConfig
 
 REPO = Path(__file__).resolve().parent.parent
 PASSAGES = ["1.1 The Cheka is founded", "3.1 Beria rises", "3.2 Beria falls", "3.10 The purge ends"]
@@ -156,9 +156,9 @@ class TinyBot(commands.Bot):
 
 
 @pytest.fixture
-async def bot(discord: Discord) -> TinyBot:
+async def bot(standin: Discord) -> TinyBot:
     client = TinyBot()
-    await discord.start_client(client)
+    await standin.start_client(client)
     return client
 
 
@@ -166,27 +166,27 @@ async def bot(discord: Discord) -> TinyBot:
 
 
 async def test_startup_identifies_syncs_and_caches_the_guild(
-    discord: Discord, bot: TinyBot
+    standin: Discord, bot: TinyBot
 ) -> None:
-    identify = discord.frames(direction="recv", op=2)
+    identify = standin.frames(direction="recv", op=2)
     assert len(identify) == 1
     assert identify[0].d["intents"] == bot.intents.value
-    assert [f.t for f in discord.frames(direction="send", op=0)][:2] == ["READY", "GUILD_CREATE"]
-    assert bot.user is not None and bot.user.id == discord.bot.id
-    assert bot.application_id == discord.application_id
-    guild = bot.get_guild(discord.guild_id)
+    assert [f.t for f in standin.frames(direction="send", op=0)][:2] == ["READY", "GUILD_CREATE"]
+    assert bot.user is not None and bot.user.id == standin.bot.id
+    assert bot.application_id == standin.application_id
+    guild = bot.get_guild(standin.guild_id)
     assert guild is not None and guild.me is not None
     assert {c.name for c in guild.text_channels} == {"general", "study-hall", "announcements"}
-    assert guild.get_thread(discord.thread.id) is not None
+    assert guild.get_thread(standin.thread.id) is not None
     assert (
         guild.me.guild_permissions.manage_threads
         and guild.me.guild_permissions.create_public_threads
     )
     assert (
-        guild.get_member(discord.alice.id) is None
+        guild.get_member(standin.alice.id) is None
     )  # no members intent: GUILD_CREATE lists only the bot
 
-    synced = {c["name"]: c for c in discord.commands()}
+    synced = {c["name"]: c for c in standin.commands()}
     assert set(synced) == {"ask", "quote", "passage", "study", "long", "late"}
     assert synced["ask"]["description"] == "Ask a question about the texts"
     question = synced["ask"]["options"][0]
@@ -199,83 +199,83 @@ async def test_startup_identifies_syncs_and_caches_the_guild(
     assert synced["passage"]["options"][0]["autocomplete"] is True
     group = synced["study"]["options"][0]
     assert (group["type"], group["name"], group["options"][0]["name"]) == (2, "session", "start")
-    assert {"/users/@me", "/oauth2/applications/@me"} <= {c.path for c in discord.rest_calls("GET")}
+    assert {"/users/@me", "/oauth2/applications/@me"} <= {c.path for c in standin.rest_calls("GET")}
     # heartbeats flow both ways
-    await discord.server.wait_until(
-        lambda: discord.frames(direction="send", op=11), 3, "a HEARTBEAT_ACK"
+    await standin.server.wait_until(
+        lambda: standin.frames(direction="send", op=11), 3, "a HEARTBEAT_ACK"
     )
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
 # ----------------------------------------------------------------------------- interactions
 
 
-async def test_slash_defer_then_follow_up(discord: Discord, bot: TinyBot) -> None:
-    reply = await discord.slash("ask", question="who was Beria?", user=discord.alice)
+async def test_slash_defer_then_follow_up(standin: Discord, bot: TinyBot) -> None:
+    reply = await standin.slash("ask", question="who was Beria?", user=standin.alice)
     assert reply.ack_type == 5
     assert reply.ack_latency is not None and reply.ack_latency < 3
     assert not reply.loading and not reply.ephemeral and reply.flags == 0
-    assert reply.content == f"<@{discord.alice.id}> here is what I found"
+    assert reply.content == f"<@{standin.alice.id}> here is what I found"
     assert reply.embeds[0]["title"] == "Answer" and "who was Beria?" in reply.text
     assert reply.allowed_mentions == {"parse": []}
     assert reply.pinged_user_ids == []
     assert reply.type == 20 and reply.raw["interaction_metadata"]["user"]["id"] == str(
-        discord.alice.id
+        standin.alice.id
     )
     # the follow-up right after a deferral edits the "thinking" message (Discord's documented behaviour)
     assert len(reply.messages) == 1
-    callback = discord.rest_calls(
+    callback = standin.rest_calls(
         "POST", "/interactions/{interaction_id}/{interaction_token}/callback"
     )[-1]
     assert callback.query.get("with_response") in {"1", "true"} and callback.json["type"] == 5
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
-async def test_button_click_answers_ephemerally(discord: Discord, bot: TinyBot) -> None:
-    reply = await discord.slash("quote")
+async def test_button_click_answers_ephemerally(standin: Discord, bot: TinyBot) -> None:
+    reply = await standin.slash("quote")
     assert reply.ack_type == 4 and reply.content == "Beria rose in 1938."
     assert reply.button_labels == ["Full passage", "Source"]
-    clicked = await discord.click(reply, "Full passage", user=discord.bob)
+    clicked = await standin.click(reply, "Full passage", user=standin.bob)
     assert clicked.ack_type == 4 and clicked.ephemeral and clicked.flags & 64
     assert clicked.content == "Full text of passage 3.1"
     assert clicked.interaction.payload["message"]["id"] == str(reply.id)
     with pytest.raises(LookupError):
-        await discord.click(reply, "Source")  # link buttons make no interaction
-    discord.assert_healthy()
+        await standin.click(reply, "Source")  # link buttons make no interaction
+    standin.assert_healthy()
 
 
-async def test_autocomplete_and_subcommand_group(discord: Discord, bot: TinyBot) -> None:
-    choices = await discord.autocomplete("passage", "ref", "3.", user=discord.bob)
+async def test_autocomplete_and_subcommand_group(standin: Discord, bot: TinyBot) -> None:
+    choices = await standin.autocomplete("passage", "ref", "3.", user=standin.bob)
     assert [c["value"] for c in choices] == ["3.1", "3.2", "3.10"]
-    reply = await discord.slash("passage", ref="3.2")
+    reply = await standin.slash("passage", ref="3.2")
     assert reply.ephemeral and reply.content == "Passage 3.2"
-    started = await discord.slash("study session start", topic="Cheka", minutes=10)
+    started = await standin.slash("study session start", topic="Cheka", minutes=10)
     assert started.content == "Session on Cheka for 10 min"
     with pytest.raises(ValueError, match="required option"):
-        await discord.slash("study session start")
+        await standin.slash("study session start")
     with pytest.raises(LookupError):
-        await discord.slash("nope")
-    discord.assert_healthy()
+        await standin.slash("nope")
+    standin.assert_healthy()
 
 
-async def test_invalid_message_is_refused_like_discord(discord: Discord, bot: TinyBot) -> None:
-    reply = await discord.slash("long")
+async def test_invalid_message_is_refused_like_discord(standin: Discord, bot: TinyBot) -> None:
+    reply = await standin.slash("long")
     assert reply.content == "shortened"
     assert isinstance(bot.errors[0], HTTPException) and bot.errors[0].code == 50035
     assert reply.errors and reply.errors[0].status == 400
 
 
-async def test_double_ack_is_refused_with_40060(discord: Discord, bot: TinyBot) -> None:
-    reply = await discord.slash("quote")
+async def test_double_ack_is_refused_with_40060(standin: Discord, bot: TinyBot) -> None:
+    reply = await standin.slash("quote")
     record = reply.interaction
-    url = f"{discord.api_base}/interactions/{record.id}/{record.token}/callback"
+    url = f"{standin.api_base}/interactions/{record.id}/{record.token}/callback"
     async with (
         aiohttp.ClientSession() as http,
         http.post(url, json={"type": 4, "data": {"content": "again"}}) as resp,
     ):
         body = await resp.json()
     assert resp.status == 400 and body["code"] == 40060
-    assert discord.double_acks() == [record]
+    assert standin.double_acks() == [record]
 
 
 async def test_late_ack_is_flagged_and_refused() -> None:
@@ -297,36 +297,36 @@ async def test_late_ack_is_flagged_and_refused() -> None:
 # ----------------------------------------------------------------------------- messages
 
 
-async def test_mention_gets_a_reply_without_pinging(discord: Discord, bot: TinyBot) -> None:
-    msgs = await discord.say("who was Beria?", user=discord.bob, mention_bot=True)
+async def test_mention_gets_a_reply_without_pinging(standin: Discord, bot: TinyBot) -> None:
+    msgs = await standin.say("who was Beria?", user=standin.bob, mention_bot=True)
     assert len(msgs) == 1
     reply = msgs[0]
-    user_msg = discord.messages(discord.channel, author=discord.bob)[-1]
+    user_msg = standin.messages(standin.channel, author=standin.bob)[-1]
     assert reply.reference_id == user_msg.id and reply.type == 19
     assert reply.content == "You asked: @histbot who was Beria?"
     assert reply.allowed_mentions is not None and reply.allowed_mentions["replied_user"] is False
     assert reply.pinged_user_ids == []
-    assert discord.rest_calls("POST", "/channels/{channel_id}/typing")
+    assert standin.rest_calls("POST", "/channels/{channel_id}/typing")
     # the bot saw its own reply come back over the gateway
-    await discord.server.wait_until(
+    await standin.server.wait_until(
         lambda: any(m.id == reply.id for m in bot.seen), 2, "own MESSAGE_CREATE"
     )
-    assert await discord.say("just chatting", user=discord.bob, expect_reply=False) == []
+    assert await standin.say("just chatting", user=standin.bob, expect_reply=False) == []
 
 
-async def test_reply_to_bot_in_a_thread_and_dm(discord: Discord, bot: TinyBot) -> None:
-    first = (await discord.say("hello", mention_bot=True, channel=discord.thread))[0]
-    assert first.channel_id == discord.thread.id
-    again = await discord.say("and then?", reply_to=first, channel=discord.thread)
+async def test_reply_to_bot_in_a_thread_and_dm(standin: Discord, bot: TinyBot) -> None:
+    first = (await standin.say("hello", mention_bot=True, channel=standin.thread))[0]
+    assert first.channel_id == standin.thread.id
+    again = await standin.say("and then?", reply_to=first, channel=standin.thread)
     assert again[0].reference_id is not None
-    dm = await discord.say(
-        "hi in private", user=discord.alice, channel=discord.dm(discord.alice), mention_bot=True
+    dm = await standin.say(
+        "hi in private", user=standin.alice, channel=standin.dm(standin.alice), mention_bot=True
     )
-    assert dm[0].channel_id == discord.dm(discord.alice).id
+    assert dm[0].channel_id == standin.dm(standin.alice).id
 
 
-async def test_transcript_attachment_is_recorded(discord: Discord, bot: TinyBot) -> None:
-    [msg] = await discord.say("send the transcript please")
+async def test_transcript_attachment_is_recorded(standin: Discord, bot: TinyBot) -> None:
+    [msg] = await standin.say("send the transcript please")
     assert msg.content == "Here is the transcript"
     assert [f.filename for f in msg.files] == ["transcript.md"]
     assert msg.files[0].text.startswith("# Transcript")
@@ -335,30 +335,30 @@ async def test_transcript_attachment_is_recorded(discord: Discord, bot: TinyBot)
         assert await resp.read() == msg.files[0].data
 
 
-async def test_thread_is_created_announced_and_archived(discord: Discord, bot: TinyBot) -> None:
-    msgs = await discord.say("open a thread", user=discord.alice)
+async def test_thread_is_created_announced_and_archived(standin: Discord, bot: TinyBot) -> None:
+    msgs = await standin.say("open a thread", user=standin.alice)
     thread_id = msgs[0].channel_id
-    thread = discord.world.channels[thread_id]
-    assert thread["name"] == "Study: Beria" and thread["parent_id"] == str(discord.channel.id)
+    thread = standin.world.channels[thread_id]
+    assert thread["name"] == "Study: Beria" and thread["parent_id"] == str(standin.channel.id)
     assert thread["thread_metadata"]["archived"] is True
     assert [t.id for t in bot.threads_seen] == [thread_id]
-    assert discord.frames(t="THREAD_CREATE") and discord.frames(t="THREAD_UPDATE")
-    starter = discord.messages(discord.channel, author=discord.alice)[-1]
+    assert standin.frames(t="THREAD_CREATE") and standin.frames(t="THREAD_UPDATE")
+    starter = standin.messages(standin.channel, author=standin.alice)[-1]
     assert starter.thread is not None and starter.thread["id"] == str(thread_id)
 
 
-async def test_missing_permissions_are_refused(discord: Discord, bot: TinyBot) -> None:
-    [msg] = await discord.say(f"announce {discord.readonly.id}")
+async def test_missing_permissions_are_refused(standin: Discord, bot: TinyBot) -> None:
+    [msg] = await standin.say(f"announce {standin.readonly.id}")
     assert msg.content == "I may not post there"
     assert isinstance(bot.errors[0], Forbidden) and bot.errors[0].code == 50013
 
 
-async def test_message_content_intent_is_honoured(discord: Discord) -> None:
+async def test_message_content_intent_is_honoured(standin: Discord) -> None:
     client = TinyBot(message_content=False)
-    await discord.start_client(client)
-    await discord.post("plain words", user=discord.bob)
-    await discord.post("hey you", user=discord.bob, mention_bot=True)
-    await discord.server.wait_until(lambda: len(client.seen) >= 2, 3, "two messages")
+    await standin.start_client(client)
+    await standin.post("plain words", user=standin.bob)
+    await standin.post("hey you", user=standin.bob, mention_bot=True)
+    await standin.server.wait_until(lambda: len(client.seen) >= 2, 3, "two messages")
     # as on Discord: without the intent, content is empty unless the bot is mentioned
     assert client.seen[0].content == ""
     assert client.seen[1].content.endswith("hey you")
@@ -378,22 +378,22 @@ async def test_disallowed_privileged_intent_closes_4014() -> None:
 # ----------------------------------------------------------------------------- faults
 
 
-async def test_429_on_callback_is_retried(discord: Discord, bot: TinyBot) -> None:
-    fault = discord.fail_next(
+async def test_429_on_callback_is_retried(standin: Discord, bot: TinyBot) -> None:
+    fault = standin.fail_next(
         "POST", "/interactions/{id}/{token}/callback", status=429, retry_after=0.3
     )
-    reply = await discord.slash("quote")
+    reply = await standin.slash("quote")
     assert reply.content == "Beria rose in 1938."
     calls = [c for c in reply.interaction.calls if c.path.endswith("/callback")]
     assert [c.status for c in calls] == [429, 200]
     assert calls[1].received_at - calls[0].received_at >= 0.3
     assert fault.exhausted and fault.hits == calls[:1]
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
-async def test_500_on_follow_up_is_retried(discord: Discord, bot: TinyBot) -> None:
-    discord.fail_next("POST", "/webhooks/{app}/{token}", status=500)
-    reply = await discord.slash("ask", question="who founded the Cheka?", timeout=6)
+async def test_500_on_follow_up_is_retried(standin: Discord, bot: TinyBot) -> None:
+    standin.fail_next("POST", "/webhooks/{app}/{token}", status=500)
+    reply = await standin.slash("ask", question="who founded the Cheka?", timeout=6)
     assert "who founded the Cheka?" in reply.text
     followups = [
         c for c in reply.interaction.calls if c.method == "POST" and c.path.startswith("/webhooks/")
@@ -401,14 +401,14 @@ async def test_500_on_follow_up_is_retried(discord: Discord, bot: TinyBot) -> No
     assert [c.status for c in followups] == [500, 200]
 
 
-async def test_rate_limit_headers_drive_discord_py(discord: Discord, bot: TinyBot) -> None:
-    discord.server.set_rate_limit("POST", "/channels/{channel_id}/messages", limit=2, per=0.4)
-    channel = bot.get_channel(discord.channel2.id)
+async def test_rate_limit_headers_drive_discord_py(standin: Discord, bot: TinyBot) -> None:
+    standin.server.set_rate_limit("POST", "/channels/{channel_id}/messages", limit=2, per=0.4)
+    channel = bot.get_channel(standin.channel2.id)
     assert isinstance(channel, TextChannel)
     started = time.monotonic()
     await asyncio.gather(*(channel.send(f"msg {i}") for i in range(5)))
     elapsed = time.monotonic() - started
-    sends = discord.rest_calls("POST", "/channels/{channel_id}/messages")
+    sends = standin.rest_calls("POST", "/channels/{channel_id}/messages")
     assert len(sends) == 5 and all(
         c.status == 200 for c in sends
     )  # discord.py waited, never hit a 429
@@ -416,62 +416,62 @@ async def test_rate_limit_headers_drive_discord_py(discord: Discord, bot: TinyBo
     assert sends[0].status == 200
 
 
-async def test_unknown_route_is_recorded(discord: Discord, bot: TinyBot) -> None:
+async def test_unknown_route_is_recorded(standin: Discord, bot: TinyBot) -> None:
     with pytest.raises(NotFound):
-        await bot.http.request(Route("GET", "/guilds/{guild_id}/bans", guild_id=discord.guild_id))
-    assert [c.path for c in discord.unknown_routes] == [f"/guilds/{discord.guild_id}/bans"]
+        await bot.http.request(Route("GET", "/guilds/{guild_id}/bans", guild_id=standin.guild_id))
+    assert [c.path for c in standin.unknown_routes] == [f"/guilds/{standin.guild_id}/bans"]
     with pytest.raises(AssertionError, match="unknown routes"):
-        discord.assert_healthy()
+        standin.assert_healthy()
 
 
 # ----------------------------------------------------------------------------- gateway faults
 
 
-async def test_dropped_connection_resumes_and_replays(discord: Discord, bot: TinyBot) -> None:
-    session_id = discord.server.identifies[-1]
-    assert await discord.drop_connection(1006, wait=False) == "sent"
-    record = await discord.send_slash("quote")  # dispatched while the bot is away
-    await discord.server.wait_until(lambda: discord.server.resumes, 5, "RESUME")
-    reply = await discord.wait_answer(record)
+async def test_dropped_connection_resumes_and_replays(standin: Discord, bot: TinyBot) -> None:
+    session_id = standin.server.identifies[-1]
+    assert await standin.drop_connection(1006, wait=False) == "sent"
+    record = await standin.send_slash("quote")  # dispatched while the bot is away
+    await standin.server.wait_until(lambda: standin.server.resumes, 5, "RESUME")
+    reply = await standin.wait_answer(record)
     assert reply.content == "Beria rose in 1938."
-    resume = discord.frames(direction="recv", op=6)[-1]
+    resume = standin.frames(direction="recv", op=6)[-1]
     assert resume.d["session_id"] == session_id
     replayed = [
         f
-        for f in discord.frames(direction="send", t="INTERACTION_CREATE")
+        for f in standin.frames(direction="send", t="INTERACTION_CREATE")
         if f.d["id"] == str(record.id)
     ]
-    assert len(replayed) == 1 and replayed[0].conn_id == discord.server.connections[-1].id
-    assert discord.server.connections[-1].path == "/gateway/resume"
-    assert len(discord.server.identifies) == 1
-    assert (await discord.slash("quote")).content == "Beria rose in 1938."
+    assert len(replayed) == 1 and replayed[0].conn_id == standin.server.connections[-1].id
+    assert standin.server.connections[-1].path == "/gateway/resume"
+    assert len(standin.server.identifies) == 1
+    assert (await standin.slash("quote")).content == "Beria rose in 1938."
 
 
-async def test_close_4000_and_reconnect_op_resume(discord: Discord, bot: TinyBot) -> None:
-    assert await discord.drop_connection(4000) == "resumed"
-    assert await discord.send_reconnect() == "resumed"
-    assert await discord.invalidate_session(resumable=True) == "resumed"
-    assert (await discord.slash("quote")).ack_type == 4
-    assert len(discord.server.identifies) == 1 and len(discord.server.resumes) == 3
+async def test_close_4000_and_reconnect_op_resume(standin: Discord, bot: TinyBot) -> None:
+    assert await standin.drop_connection(4000) == "resumed"
+    assert await standin.send_reconnect() == "resumed"
+    assert await standin.invalidate_session(resumable=True) == "resumed"
+    assert (await standin.slash("quote")).ack_type == 4
+    assert len(standin.server.identifies) == 1 and len(standin.server.resumes) == 3
 
 
-async def test_invalid_session_forces_a_fresh_identify(discord: Discord, bot: TinyBot) -> None:
-    first = discord.server.identifies[-1]
-    assert await discord.invalidate_session(resumable=False) == "identified"
-    assert len(discord.frames(direction="recv", op=2)) == 2
-    assert discord.server.identifies[-1] != first
-    assert discord.server.connections[-1].path == "/gateway"
-    assert (await discord.slash("quote")).content == "Beria rose in 1938."
-    discord.assert_healthy()
+async def test_invalid_session_forces_a_fresh_identify(standin: Discord, bot: TinyBot) -> None:
+    first = standin.server.identifies[-1]
+    assert await standin.invalidate_session(resumable=False) == "identified"
+    assert len(standin.frames(direction="recv", op=2)) == 2
+    assert standin.server.identifies[-1] != first
+    assert standin.server.connections[-1].path == "/gateway"
+    assert (await standin.slash("quote")).content == "Beria rose in 1938."
+    standin.assert_healthy()
 
 
-async def test_members_with_permissions(discord: Discord, bot: TinyBot) -> None:
-    helper = await discord.add_member("dora", permissions=Perm.MANAGE_THREADS)
-    record = await discord.send_slash("quote", user=helper)
+async def test_members_with_permissions(standin: Discord, bot: TinyBot) -> None:
+    helper = await standin.add_member("dora", permissions=Perm.MANAGE_THREADS)
+    record = await standin.send_slash("quote", user=helper)
     perms = int(record.payload["member"]["permissions"])
     assert perms & Perm.MANAGE_THREADS and perms & Perm.SEND_MESSAGES
     assert int(record.payload["app_permissions"]) & Perm.MANAGE_THREADS
-    await discord.wait_answer(record)
+    await standin.wait_answer(record)
 
 
 async def test_text_frames_when_compression_is_off() -> None:
@@ -491,7 +491,7 @@ async def test_standalone_server_prints_its_urls() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.standin",
+        "standin",
         "--port",
         "0",
         cwd=REPO,

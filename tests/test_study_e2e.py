@@ -23,17 +23,17 @@ from bot.exts.study import KeyedLocks
 from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
+from standin.harness import Discord, Msg, Reply
 from tests.conftest import write_sources
-from tests.standin.harness import Discord, Msg, Reply
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def make_settings(tmp_path: Path, discord: Discord) -> Settings:
+def make_settings(tmp_path: Path, standin: Discord) -> Settings:
     return Settings(
         _env_file=None,
         discord_token="standin-token",
-        discord_api_base=discord.api_base,
+        discord_api_base=standin.api_base,
         sources_dir=REPO / "seeds",
         data_dir=tmp_path / "data",
         ask_cooldown_seconds=0,
@@ -43,9 +43,9 @@ def make_settings(tmp_path: Path, discord: Discord) -> Settings:
     )
 
 
-async def start_bot(discord: Discord, settings: Settings, library: Library) -> HistBot:
+async def start_bot(standin: Discord, settings: Settings, library: Library) -> HistBot:
     bot = HistBot(settings, library=library)
-    await discord.start_client(bot)
+    await standin.start_client(bot)
     return bot
 
 
@@ -61,24 +61,24 @@ def private(reply: Reply) -> str:
     return "\n".join(m.text for m in messages)
 
 
-def session_thread(discord: Discord, reply: Reply) -> int:
+def session_thread(standin: Discord, reply: Reply) -> int:
     match = re.search(r"<#(\d+)>", reply.text)
     assert match, reply.text
     return int(match.group(1))
 
 
-def last_bot_message(discord: Discord, channel: int) -> Msg:
-    messages = [m for m in discord.bot_messages(channel) if not m.ephemeral]
+def last_bot_message(standin: Discord, channel: int) -> Msg:
+    messages = [m for m in standin.bot_messages(channel) if not m.ephemeral]
     assert messages
     return messages[-1]
 
 
-async def test_whole_session_with_restart(discord, tmp_path, library):
-    settings = make_settings(tmp_path, discord)
-    bot = await start_bot(discord, settings, library)
-    alice, bob, carol = discord.alice, discord.bob, discord.mod
-    dave = await discord.add_member("dave")
-    study = next(c for c in discord.commands() if c["name"] == "study")
+async def test_whole_session_with_restart(standin, tmp_path, library):
+    settings = make_settings(tmp_path, standin)
+    bot = await start_bot(standin, settings, library)
+    alice, bob, carol = standin.alice, standin.bob, standin.mod
+    dave = await standin.add_member("dave")
+    study = next(c for c in standin.commands() if c["name"] == "study")
     assert study["dm_permission"] is False
     assert [o["name"] for o in study["options"]] == [
         "start",
@@ -92,56 +92,56 @@ async def test_whole_session_with_restart(discord, tmp_path, library):
     ]
 
     # -- start: a new thread with the first passage of section 3 -----------------------------
-    started = await discord.slash(
-        "study start", user=alice, channel=discord.channel, source="guardians", section="3"
+    started = await standin.slash(
+        "study start", user=alice, channel=standin.channel, source="guardians", section="3"
     )
     assert not started.messages[0].ephemeral
-    thread = session_thread(discord, started)
-    assert any(int(t["id"]) == thread for t in discord.threads(discord.channel))
-    first = last_bot_message(discord, thread)
+    thread = session_thread(standin, started)
+    assert any(int(t["id"]) == thread for t in standin.threads(standin.channel))
+    first = last_bot_message(standin, thread)
     assert "guardians:3.1" in first.text
     assert "From Guardians to Executioners, section 3" in first.text
     assert first.button_labels == ["Next passage"]
 
     # A second session in the same channel, or in the session's thread, is refused.
-    again = await discord.slash("study start", user=bob, channel=discord.channel)
+    again = await standin.slash("study start", user=bob, channel=standin.channel)
     assert "already running" in private(again)
-    again = await discord.slash("study start", user=bob, channel=thread)
+    again = await standin.slash("study start", user=bob, channel=thread)
     assert "already running" in private(again)
 
     # -- reading on: the button (once), then /study next ------------------------------------
-    stale_copy = Msg(discord.server, copy.deepcopy(first.raw))  # what a slow client still shows
-    pressed = await discord.click(first, "Next passage", user=bob)
+    stale_copy = Msg(standin.server, copy.deepcopy(first.raw))  # what a slow client still shows
+    pressed = await standin.click(first, "Next passage", user=bob)
     assert "guardians:3.2" in pressed.text
     assert first.button_labels == []  # the used button is taken off its message
-    stale = await discord.click(stale_copy, "Next passage", user=carol)
+    stale = await standin.click(stale_copy, "Next passage", user=carol)
     assert "already moved on to guardians:3.2" in private(stale)
-    nxt = await discord.slash("study next", user=alice, channel=thread)
+    nxt = await standin.slash("study next", user=alice, channel=thread)
     assert "guardians:3.3" in nxt.text
     assert nxt.button_labels == ["Next passage"]
 
     # -- questions: /study ask, a mention, a plain message (message content on) -------------
-    asked = await discord.slash(
+    asked = await standin.slash(
         "study ask", user=bob, channel=thread, question="Who was the first head of the Cheka?"
     )
     assert "Dzerzhinsky" in asked.text
-    replies = await discord.say(
+    replies = await standin.say(
         "What was Dzerzhinsky called?", user=carol, channel=thread, mention_bot=True
     )
     assert replies and replies[0].embeds
-    replies = await discord.say("When was the Cheka established?", user=alice, channel=thread)
+    replies = await standin.say("When was the Cheka established?", user=alice, channel=thread)
     assert replies and replies[0].embeds
     # /ask inside the session thread is answered as anywhere else, and recorded.
-    via_ask = await discord.slash("ask", user=dave, channel=thread, question="Who was Yagoda?")
+    via_ask = await standin.slash("ask", user=dave, channel=thread, question="Who was Yagoda?")
     assert via_ask.embeds
     # Outside a session thread, a plain message without a mention is left alone.
     assert (
-        await discord.say("just chatting", user=bob, channel=discord.channel2, expect_reply=False)
+        await standin.say("just chatting", user=bob, channel=standin.channel2, expect_reply=False)
         == []
     )
 
     # -- a quiz: four choices, concurrent votes, each member counted once -------------------
-    quiz = await discord.slash("study quiz", user=alice, channel=thread)
+    quiz = await standin.slash("study quiz", user=alice, channel=thread)
     labels = quiz.button_labels
     assert len(labels) == 4 and [label[:2] for label in labels] == ["A.", "B.", "C.", "D."]
     assert "`_____`" in quiz.text
@@ -152,36 +152,36 @@ async def test_whole_session_with_restart(discord, tmp_path, library):
     right = labels[record.answer_index]
     wrong = labels[(record.answer_index + 1) % 4]
     votes = await asyncio.gather(
-        discord.click(quiz, right, user=alice),
-        discord.click(quiz, wrong, user=bob),
-        discord.click(quiz, right, user=bob),
-        discord.click(quiz, right, user=carol),
+        standin.click(quiz, right, user=alice),
+        standin.click(quiz, wrong, user=bob),
+        standin.click(quiz, right, user=bob),
+        standin.click(quiz, right, user=carol),
     )
     assert "Right" in private(votes[0])
     bob_texts = [private(votes[1]), private(votes[2])]
     assert sum("already answered" in t for t in bob_texts) == 1, bob_texts
     assert record.citation in private(votes[0])  # the reveal shows the citation
     assert "Right" in private(votes[3])
-    twice = await discord.click(quiz, right, user=alice)
+    twice = await standin.click(quiz, right, user=alice)
     assert "already answered" in private(twice)
 
     # The host-only things are refused for others.
-    refused = await discord.slash("study end", user=bob, channel=thread)
+    refused = await standin.slash("study end", user=bob, channel=thread)
     assert "Only the host" in private(refused)
 
     # -- restart: stop the bot, start a new one on the same database --------------------------
     await bot.close()
-    bot = await start_bot(discord, settings, library)
+    bot = await start_bot(standin, settings, library)
 
-    late_vote = await discord.click(quiz, wrong, user=dave)  # a button from before the restart
+    late_vote = await standin.click(quiz, wrong, user=dave)  # a button from before the restart
     assert "Not this time" in private(late_vote)
-    resumed = await discord.click(nxt, "Next passage", user=dave)
+    resumed = await standin.click(nxt, "Next passage", user=dave)
     assert "guardians:3.4" in resumed.text
-    scores = await discord.slash("study scores", user=bob, channel=thread)
+    scores = await standin.slash("study scores", user=bob, channel=thread)
     assert "alice — 1/1" in scores.text and "dave — 0/1" in scores.text
 
     # -- end (a moderator may end someone else's session): summary and transcript ------------
-    ended = await discord.slash("study end", user=carol, channel=thread)
+    ended = await standin.slash("study end", user=carol, channel=thread)
     assert "Study session ended" in ended.text
     for name in ("alice", "bob", "carol", "dave"):
         assert name in ended.text
@@ -201,94 +201,94 @@ async def test_whole_session_with_restart(discord, tmp_path, library):
     assert "| alice | 1 | 1 |" in transcript and "| bob | 0 | 1 |" in transcript
     assert "**Q:** Who was Yagoda?" in transcript
     # Nobody was pinged by anything the bot posted (allowed_mentions none).
-    assert all(not m.pinged_user_ids for m in discord.bot_messages(thread))
+    assert all(not m.pinged_user_ids for m in standin.bot_messages(thread))
 
     # After the end: old buttons and commands get a clear answer, nothing changes.
-    closed = await discord.click(quiz, right, user=dave)
+    closed = await standin.click(quiz, right, user=dave)
     assert "closed" in private(closed)
-    old_next = await discord.click(resumed, "Next passage", user=alice)
+    old_next = await standin.click(resumed, "Next passage", user=alice)
     assert "ended" in private(old_next)
-    none_here = await discord.slash("study next", user=alice, channel=thread)
+    none_here = await standin.slash("study next", user=alice, channel=thread)
     assert "There is no study session here" in private(none_here)
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
-async def test_bad_inputs(discord, tmp_path, library):
-    settings = make_settings(tmp_path, discord)
-    bot = await start_bot(discord, settings, library)
-    alice, bob = discord.alice, discord.bob
+async def test_bad_inputs(standin, tmp_path, library):
+    settings = make_settings(tmp_path, standin)
+    bot = await start_bot(standin, settings, library)
+    alice, bob = standin.alice, standin.bob
 
-    offered = await discord.autocomplete("study start", "section", "cheka", source="guardians")
+    offered = await standin.autocomplete("study start", "section", "cheka", source="guardians")
     assert [c["value"] for c in offered][:1] == ["guardians:3"]
-    offered = await discord.autocomplete("study start", "source", "guard")
+    offered = await standin.autocomplete("study start", "source", "guard")
     assert [c["value"] for c in offered] == ["guardians"]
 
-    unknown = await discord.slash("study start", user=alice, source="nosuchtext")
+    unknown = await standin.slash("study start", user=alice, source="nosuchtext")
     assert "No source called 'nosuchtext'" in private(unknown)
-    unknown = await discord.slash("study start", user=alice, source="guardians", section="99")
+    unknown = await standin.slash("study start", user=alice, source="guardians", section="99")
     assert "No section" in private(unknown)
-    assert not discord.threads(discord.channel) or all(
-        "Study" not in t["name"] for t in discord.threads(discord.channel)
+    assert not standin.threads(standin.channel) or all(
+        "Study" not in t["name"] for t in standin.threads(standin.channel)
     )
 
     # Two members start a session in the same channel at the same moment: one wins.
     racing = await asyncio.gather(
-        discord.slash("study start", user=alice, channel=discord.channel),
-        discord.slash("study start", user=bob, channel=discord.channel),
+        standin.slash("study start", user=alice, channel=standin.channel),
+        standin.slash("study start", user=bob, channel=standin.channel),
     )
     won = [r for r in racing if "Study session started" in r.text]
     lost = [r for r in racing if r not in won]
     assert len(won) == 1 and len(lost) == 1
     assert "already running" in private(lost[0])
-    assert len([t for t in discord.threads(discord.channel) if "Study" in t["name"]]) == 1
+    assert len([t for t in standin.threads(standin.channel) if "Study" in t["name"]]) == 1
     loser = lost[0].interaction.user_id
-    refused = await discord.slash("study end", user=loser, channel=session_thread(discord, won[0]))
+    refused = await standin.slash("study end", user=loser, channel=session_thread(standin, won[0]))
     assert "Only the host" in private(refused)
 
-    outside = await discord.slash("study quiz", user=alice, channel=discord.channel2)
+    outside = await standin.slash("study quiz", user=alice, channel=standin.channel2)
     assert "There is no study session here" in private(outside)
 
     # A session started inside an existing thread runs there.
-    started = await discord.slash(
-        "study start", user=alice, channel=discord.thread, section="Cheka"
+    started = await standin.slash(
+        "study start", user=alice, channel=standin.thread, section="Cheka"
     )
     assert "guardians:3.1" in started.text
-    nxt = await discord.slash("study goto", user=bob, channel=discord.thread, ref="9.9")
+    nxt = await standin.slash("study goto", user=bob, channel=standin.thread, ref="9.9")
     assert "No passage" in private(nxt)
-    went = await discord.slash("study goto", user=bob, channel=discord.thread, ref="4.2")
+    went = await standin.slash("study goto", user=bob, channel=standin.thread, ref="4.2")
     assert "guardians:4.2" in went.text
 
     # Ending someone else's session without Manage Threads is refused.
-    refused = await discord.slash("study end", user=bob, channel=discord.thread)
+    refused = await standin.slash("study end", user=bob, channel=standin.thread)
     assert "Only the host" in private(refused)
 
     # A session whose thread was deleted (THREAD_DELETE seen): the session is closed, and the
     # next start in that channel works.
-    started = await discord.slash("study start", user=bob, channel=discord.channel2)
-    thread = session_thread(discord, started)
-    payload = discord.world.channels.pop(thread)
-    await discord.server.dispatch(
+    started = await standin.slash("study start", user=bob, channel=standin.channel2)
+    thread = session_thread(standin, started)
+    payload = standin.world.channels.pop(thread)
+    await standin.server.dispatch(
         "THREAD_DELETE",
         {k: payload[k] for k in ("id", "guild_id", "parent_id", "type")},
-        guild_id=discord.guild_id,
+        guild_id=standin.guild_id,
     )
     store = bot.get_cog("Study").store
-    await discord.server.wait_until(
+    await standin.server.wait_until(
         lambda: ended_reason(settings, thread) == "thread deleted", 5, "the session to be closed"
     )
-    assert await store.active_session(discord.channel2.id) is None
-    restarted = await discord.slash("study start", user=alice, channel=discord.channel2)
-    second = session_thread(discord, restarted)
+    assert await store.active_session(standin.channel2.id) is None
+    restarted = await standin.slash("study start", user=alice, channel=standin.channel2)
+    second = session_thread(standin, restarted)
     assert second != thread
 
     # A thread deleted while the bot was not looking (no event): noticed on the next command.
-    discord.world.channels.pop(second)
-    orphan = await discord.slash("study next", user=alice, channel=discord.channel2)
+    standin.world.channels.pop(second)
+    orphan = await standin.slash("study next", user=alice, channel=standin.channel2)
     assert "thread was deleted" in private(orphan)
     assert ended_reason(settings, second) == "thread deleted"
-    again = await discord.slash("study start", user=alice, channel=discord.channel2)
-    assert session_thread(discord, again) not in (thread, second)
-    discord.assert_healthy()
+    again = await standin.slash("study start", user=alice, channel=standin.channel2)
+    assert session_thread(standin, again) not in (thread, second)
+    standin.assert_healthy()
 
 
 def ended_reason(settings: Settings, thread: int) -> str | None:
@@ -309,13 +309,13 @@ raise SystemExit(main(["run"]))
 """
 
 
-def bot_process(discord: Discord, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+def bot_process(standin: Discord, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     """`histbot run` in its own process, pointed at the stand-in."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
         "DISCORD_TOKEN": "standin-token",
-        "DISCORD_API_BASE": discord.api_base,
+        "DISCORD_API_BASE": standin.api_base,
         "HISTBOT_SOURCES_DIR": str(REPO / "seeds"),
         "HISTBOT_DATA_DIR": str(data_dir),
         "HISTBOT_ASK_COOLDOWN": "0",
@@ -323,7 +323,7 @@ def bot_process(discord: Discord, data_dir: Path, log: Path) -> subprocess.Popen
     }
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, discord.gateway_url],
+            [sys.executable, "-c", LAUNCH, standin.gateway_url],
             cwd=data_dir.parent,  # no stray .env
             env=env,
             stdout=sink,
@@ -331,36 +331,36 @@ def bot_process(discord: Discord, data_dir: Path, log: Path) -> subprocess.Popen
         )
 
 
-async def wait_for_process_bot(discord: Discord, identifies: int) -> None:
-    await discord.wait_for_bot(identifies=identifies, timeout=30)
-    await discord.server.wait_until(
-        lambda: len(discord.server.command_syncs) >= identifies, 30, "the command sync"
+async def wait_for_process_bot(standin: Discord, identifies: int) -> None:
+    await standin.wait_for_bot(identifies=identifies, timeout=30)
+    await standin.server.wait_until(
+        lambda: len(standin.server.command_syncs) >= identifies, 30, "the command sync"
     )
     # discord.py waits for the guilds before on_ready; interactions are handled meanwhile, but
     # give the new process its GUILD_CREATE before the first click.
-    await discord.server.wait_until(
-        lambda: len(discord.frames(direction="send", t="GUILD_CREATE")) >= identifies,
+    await standin.server.wait_until(
+        lambda: len(standin.frames(direction="send", t="GUILD_CREATE")) >= identifies,
         30,
         "GUILD_CREATE",
     )
 
 
-async def test_bot_process_killed_mid_session(discord, tmp_path):
+async def test_bot_process_killed_mid_session(standin, tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     log = tmp_path / "bot.log"
-    alice, bob = discord.alice, discord.bob
-    first = bot_process(discord, data_dir, log)
+    alice, bob = standin.alice, standin.bob
+    first = bot_process(standin, data_dir, log)
     try:
-        await wait_for_process_bot(discord, 1)
-        started = await discord.slash("study start", user=alice, channel=discord.channel)
-        thread = session_thread(discord, started)
-        opening = last_bot_message(discord, thread)
-        second_passage = await discord.click(opening, "Next passage", user=alice)
+        await wait_for_process_bot(standin, 1)
+        started = await standin.slash("study start", user=alice, channel=standin.channel)
+        thread = session_thread(standin, started)
+        opening = last_bot_message(standin, thread)
+        second_passage = await standin.click(opening, "Next passage", user=alice)
         assert "guardians:1.2" in second_passage.text
-        quiz = await discord.slash("study quiz", user=alice, channel=thread)
+        quiz = await standin.slash("study quiz", user=alice, channel=thread)
         assert len(quiz.button_labels) == 4
-        voted = await discord.click(quiz, quiz.button_labels[0], user=alice)
+        voted = await standin.click(quiz, quiz.button_labels[0], user=alice)
         assert private(voted)  # acknowledged: alice saw her verdict...
         first.send_signal(signal.SIGKILL)  # ...and the bot dies right after
         first.wait(10)
@@ -369,16 +369,16 @@ async def test_bot_process_killed_mid_session(discord, tmp_path):
             first.kill()
             first.wait(10)
 
-    second = bot_process(discord, data_dir, log)
+    second = bot_process(standin, data_dir, log)
     try:
-        await wait_for_process_bot(discord, 2)
-        again = await discord.click(quiz, quiz.button_labels[0], user=alice)
+        await wait_for_process_bot(standin, 2)
+        again = await standin.click(quiz, quiz.button_labels[0], user=alice)
         assert "already answered" in private(again), log.read_text()
-        bob_vote = await discord.click(quiz, quiz.button_labels[1], user=bob)
+        bob_vote = await standin.click(quiz, quiz.button_labels[1], user=bob)
         assert private(bob_vote)
-        moved = await discord.click(second_passage, "Next passage", user=bob)
+        moved = await standin.click(second_passage, "Next passage", user=bob)
         assert "guardians:2.1" in moved.text
-        ended = await discord.slash("study end", user=alice, channel=thread)
+        ended = await standin.slash("study end", user=alice, channel=thread)
         transcript = next(f for m in ended.messages for f in m.files).data.decode()
         for ref in ("guardians:1.1", "guardians:1.2", "guardians:2.1"):
             assert f"Read `{ref}`" in transcript
@@ -392,20 +392,20 @@ async def test_bot_process_killed_mid_session(discord, tmp_path):
             second.wait(10)
 
 
-async def test_two_quizzes_at_the_same_moment(discord, tmp_path, library):
-    settings = make_settings(tmp_path, discord)
-    await start_bot(discord, settings, library)
-    alice, bob = discord.alice, discord.bob
-    started = await discord.slash(
-        "study start", user=alice, channel=discord.channel, source="guardians", section="3"
+async def test_two_quizzes_at_the_same_moment(standin, tmp_path, library):
+    settings = make_settings(tmp_path, standin)
+    await start_bot(standin, settings, library)
+    alice, bob = standin.alice, standin.bob
+    started = await standin.slash(
+        "study start", user=alice, channel=standin.channel, source="guardians", section="3"
     )
-    thread = session_thread(discord, started)
+    thread = session_thread(standin, started)
     for _ in range(3):
-        await discord.slash("study next", user=alice, channel=thread)
+        await standin.slash("study next", user=alice, channel=thread)
 
     quizzes = await asyncio.gather(
-        discord.slash("study quiz", user=alice, channel=thread),
-        discord.slash("study quiz", user=bob, channel=thread),
+        standin.slash("study quiz", user=alice, channel=thread),
+        standin.slash("study quiz", user=bob, channel=thread),
     )
     titles = sorted(re.findall(r"Quiz (-?\d+)[:\s]", q.text)[-1] for q in quizzes)
     assert titles == ["1", "2"], [q.text for q in quizzes]
@@ -418,17 +418,17 @@ async def test_two_quizzes_at_the_same_moment(discord, tmp_path, library):
         asked = await peek.quizzes(session.id)
     assert [q.number for q in asked] == [1, 2]
     assert (asked[0].ref, asked[0].answer) != (asked[1].ref, asked[1].answer)
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
-async def test_a_start_that_fails_while_waiting_frees_the_channel(discord, tmp_path, library):
+async def test_a_start_that_fails_while_waiting_frees_the_channel(standin, tmp_path, library):
     """A /study start waiting for another one in the same channel, whose deferral fails
     (an expired interaction, an outage), leaves no lock behind: the channel still works."""
-    settings = make_settings(tmp_path, discord)
-    bot = await start_bot(discord, settings, library)
+    settings = make_settings(tmp_path, standin)
+    bot = await start_bot(standin, settings, library)
     bot.defer_after = 0.05
     cog = bot.get_cog("Study")
-    alice, bob = discord.alice, discord.bob
+    alice, bob = standin.alice, standin.bob
     real_start, real_defer = cog.store.start_session, cog._defer
 
     async def slow_start(**fields):
@@ -441,20 +441,20 @@ async def test_a_start_that_fails_while_waiting_frees_the_channel(discord, tmp_p
         await real_defer(interaction, ephemeral=ephemeral)
 
     cog.store.start_session, cog._defer = slow_start, failing_defer
-    first = await discord.send_slash("study start", user=alice, channel=discord.channel)
+    first = await standin.send_slash("study start", user=alice, channel=standin.channel)
     await asyncio.sleep(0.2)  # alice's start holds the channel
-    failed = await discord.slash("study start", user=bob, channel=discord.channel)
+    failed = await standin.slash("study start", user=bob, channel=standin.channel)
     assert "something went wrong" in private(failed)
-    won = await discord.wait_answer(first)
+    won = await standin.wait_answer(first)
     assert "Study session started" in won.text
     cog.store.start_session, cog._defer = real_start, real_defer
 
-    ended = await discord.slash("study end", user=alice, channel=session_thread(discord, won))
+    ended = await standin.slash("study end", user=alice, channel=session_thread(standin, won))
     assert "Study session ended" in ended.text
-    again = await discord.slash("study start", user=bob, channel=discord.channel)
+    again = await standin.slash("study start", user=bob, channel=standin.channel)
     assert "Study session started" in again.text
     assert len(cog._starting) == 0  # no idle locks kept
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
 async def test_keyed_locks_never_leak_to_a_failed_or_cancelled_waiter():
@@ -502,35 +502,35 @@ BASTILLE = """\
 """
 
 
-async def test_start_with_several_texts_opens_the_chosen_section(discord, tmp_path):
+async def test_start_with_several_texts_opens_the_chosen_section(standin, tmp_path):
     folder = write_sources(
         tmp_path / "texts",
         {"rail": ("A Railway History", RAIL), "bastille": ("The Fall of the Bastille", BASTILLE)},
     )
     library = Library.load(folder)
     assert [s.id for s in library.sources] == ["rail", "bastille"]
-    settings = make_settings(tmp_path, discord)
-    await start_bot(discord, settings, library)
-    alice = discord.alice
+    settings = make_settings(tmp_path, standin)
+    await start_bot(standin, settings, library)
+    alice = standin.alice
 
     # Without a source, every text's sections are offered, each with its own value.
-    offered = await discord.autocomplete("study start", "section", "")
+    offered = await standin.autocomplete("study start", "section", "")
     values = [c["value"] for c in offered]
     assert values == ["rail:1", "rail:2", "bastille:1", "bastille:2"]
     assert "Afternoon" in offered[3]["name"] and "bastille" in offered[3]["name"]
-    offered = await discord.autocomplete("study start", "section", "after")
+    offered = await standin.autocomplete("study start", "section", "after")
     assert [c["value"] for c in offered] == ["bastille:2"]
-    offered = await discord.autocomplete("study start", "section", "2", source="bastille")
+    offered = await standin.autocomplete("study start", "section", "2", source="bastille")
     assert [c["value"] for c in offered] == ["bastille:2"]
 
     # The picked value opens that text's section, not the first text's.
-    started = await discord.slash(
-        "study start", user=alice, channel=discord.channel, section="bastille:2"
+    started = await standin.slash(
+        "study start", user=alice, channel=standin.channel, section="bastille:2"
     )
-    thread = session_thread(discord, started)
-    first = last_bot_message(discord, thread)
+    thread = session_thread(standin, started)
+    first = last_bot_message(standin, thread)
     assert "bastille:2.1" in first.text and "The Fall of the Bastille" in first.text
-    await discord.slash("study end", user=alice, channel=thread)
+    await standin.slash("study end", user=alice, channel=thread)
 
     # Typed by hand: a title finds its text; a plain number is the first text's (or the
     # given source's) section.
@@ -542,51 +542,51 @@ async def test_start_with_several_texts_opens_the_chosen_section(discord, tmp_pa
         ({}, "rail:1.1"),
     ]
     for options, ref in cases:
-        started = await discord.slash("study start", user=alice, channel=discord.channel, **options)
-        thread = session_thread(discord, started)
-        assert ref in last_bot_message(discord, thread).text, (options, ref)
-        await discord.slash("study end", user=alice, channel=thread)
+        started = await standin.slash("study start", user=alice, channel=standin.channel, **options)
+        thread = session_thread(standin, started)
+        assert ref in last_bot_message(standin, thread).text, (options, ref)
+        await standin.slash("study end", user=alice, channel=thread)
 
     # A picked value that contradicts the source option is refused.
-    refused = await discord.slash(
-        "study start", user=alice, channel=discord.channel, source="rail", section="bastille:2"
+    refused = await standin.slash(
+        "study start", user=alice, channel=standin.channel, source="rail", section="bastille:2"
     )
     assert "not in rail" in private(refused)
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
-async def test_study_ask_answers_as_ask_and_follows_up_only_on_pronouns(discord, tmp_path, library):
-    settings = make_settings(tmp_path, discord)
-    await start_bot(discord, settings, library)
-    alice = discord.alice
-    started = await discord.slash("study start", user=alice, channel=discord.channel, section="3")
-    thread = session_thread(discord, started)
-    first = await discord.slash("study ask", user=alice, channel=thread, question="Who was Yagoda?")
+async def test_study_ask_answers_as_ask_and_follows_up_only_on_pronouns(standin, tmp_path, library):
+    settings = make_settings(tmp_path, standin)
+    await start_bot(standin, settings, library)
+    alice = standin.alice
+    started = await standin.slash("study start", user=alice, channel=standin.channel, section="3")
+    thread = session_thread(standin, started)
+    first = await standin.slash("study ask", user=alice, channel=thread, question="Who was Yagoda?")
     assert "guardians:3.9" in first.text
 
     # A question of its own is answered exactly as /ask answers it, whatever came before.
     question = "What happened at the show trials?"
-    in_session = await discord.slash("study ask", user=alice, channel=thread, question=question)
-    plain = await discord.slash("ask", user=alice, channel=discord.channel2, question=question)
+    in_session = await standin.slash("study ask", user=alice, channel=thread, question=question)
+    plain = await standin.slash("ask", user=alice, channel=standin.channel2, question=question)
     assert in_session.text == plain.text
     assert "guardians:4.3" in in_session.text
 
     # A follow-up about "him" is about the last answer's subject.
-    await discord.slash("study ask", user=alice, channel=thread, question="Who was Yagoda?")
-    follow_up = await discord.slash(
+    await standin.slash("study ask", user=alice, channel=thread, question="Who was Yagoda?")
+    follow_up = await standin.slash(
         "study ask", user=alice, channel=thread, question="What happened to him?"
     )
     assert "Yagoda" in follow_up.text
-    alone = await discord.slash(
-        "ask", user=alice, channel=discord.channel2, question="What happened to him?"
+    alone = await standin.slash(
+        "ask", user=alice, channel=standin.channel2, question="What happened to him?"
     )
     assert "only common words" in private(alone)
-    discord.assert_healthy()
+    standin.assert_healthy()
 
 
-async def test_goto_autocomplete_runs_off_the_event_loop(discord, tmp_path, library, monkeypatch):
-    settings = make_settings(tmp_path, discord)
-    await start_bot(discord, settings, library)
+async def test_goto_autocomplete_runs_off_the_event_loop(standin, tmp_path, library, monkeypatch):
+    settings = make_settings(tmp_path, standin)
+    await start_bot(standin, settings, library)
     calls: list[tuple[str, bool]] = []
     real = library.complete
 
@@ -595,32 +595,32 @@ async def test_goto_autocomplete_runs_off_the_event_loop(discord, tmp_path, libr
         return real(text, limit)
 
     monkeypatch.setattr(library, "complete", complete)
-    offered = await discord.autocomplete("study goto", "ref", "guardians:4.")
+    offered = await standin.autocomplete("study goto", "ref", "guardians:4.")
     assert [c["value"] for c in offered][:2] == ["guardians:4.1", "guardians:4.2"]
-    await discord.autocomplete("study goto", "ref", "x" * 500)  # a long input is cut
+    await standin.autocomplete("study goto", "ref", "x" * 500)  # a long input is cut
     assert calls and all(not on_loop for _, on_loop in calls)  # on a worker thread
     assert all(len(text) <= 100 for text, _ in calls)
 
 
-async def test_a_rejected_question_does_not_use_up_the_cooldown(discord, tmp_path, library):
-    settings = make_settings(tmp_path, discord).model_copy(update={"ask_cooldown_seconds": 60})
-    await start_bot(discord, settings, library)
-    alice, bob = discord.alice, discord.bob
-    started = await discord.slash("study start", user=alice, channel=discord.channel)
-    thread = session_thread(discord, started)
+async def test_a_rejected_question_does_not_use_up_the_cooldown(standin, tmp_path, library):
+    settings = make_settings(tmp_path, standin).model_copy(update={"ask_cooldown_seconds": 60})
+    await start_bot(standin, settings, library)
+    alice, bob = standin.alice, standin.bob
+    started = await standin.slash("study start", user=alice, channel=standin.channel)
+    thread = session_thread(standin, started)
 
-    rejected = await discord.slash("study ask", user=alice, channel=thread, question="the of and")
+    rejected = await standin.slash("study ask", user=alice, channel=thread, question="the of and")
     assert "only common words" in private(rejected)
-    answered = await discord.slash(
+    answered = await standin.slash(
         "study ask", user=alice, channel=thread, question="Who was Yagoda?"
     )
     assert "Yagoda" in answered.text
-    again = await discord.slash("study ask", user=alice, channel=thread, question="Who was Beria?")
+    again = await standin.slash("study ask", user=alice, channel=thread, question="Who was Beria?")
     assert "Easy there" in private(again)  # an answered question does count
 
     # The same in the thread's messages.
-    replies = await discord.say("the of and", user=bob, channel=thread)
+    replies = await standin.say("the of and", user=bob, channel=thread)
     assert replies and "only common words" in replies[0].text
-    replies = await discord.say("Who was Yagoda?", user=bob, channel=thread)
+    replies = await standin.say("Who was Yagoda?", user=bob, channel=thread)
     assert replies and replies[0].embeds
-    discord.assert_healthy()
+    standin.assert_healthy()

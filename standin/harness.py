@@ -1,6 +1,6 @@
 """Test-facing helpers: drive the stand-in the way people drive Discord, read what they'd see.
 
-``Discord`` wraps a running :class:`~tests.standin.server.StandinServer` with a small default
+``Discord`` wraps a running :class:`~standin.server.StandinServer` with a small default
 world (a guild with members of different permissions, channels, a thread, DMs) and verbs
 that read like a test: ``slash``, ``click``, ``autocomplete``, ``say``, ``fail_next``,
 ``drop_connection``. Each verb waits on the stand-in's own bookkeeping (acknowledgements,
@@ -879,7 +879,7 @@ class Discord:
         """A person posts a message; returns what the bot posted in answer (anywhere), once settled.
 
         With ``expect_reply=False`` it waits ``settle`` of bot silence and returns what (if anything)
-        arrived, so ``assert await discord.say(..., expect_reply=False) == []`` checks the bot kept quiet.
+        arrived, so ``assert await standin.say(..., expect_reply=False) == []`` checks the bot kept quiet.
         """
         started = time.monotonic()
         await self.post(
@@ -974,7 +974,7 @@ class Discord:
         """Answer the next ``times`` matching requests with ``status`` (429 carries Discord's headers).
 
         ``path`` is relative to the API base; ``{x}`` matches one segment:
-        ``discord.fail_next("POST", "/interactions/{id}/{token}/callback", status=429, retry_after=0.3)``.
+        ``standin.fail_next("POST", "/interactions/{id}/{token}/callback", status=429, retry_after=0.3)``.
         """
         return self.server.add_fault(
             Fault(

@@ -1,7 +1,8 @@
 """pytest fixtures for the Discord stand-in.
 
-Register with ``pytest_plugins = ["tests.standin.plugin"]`` in ``tests/conftest.py``
-(or ``-p tests.standin.plugin`` on the command line).
+Register with ``pytest_plugins = ["standin.plugin"]`` in ``tests/conftest.py``
+(or ``-p standin.plugin`` on the command line). The fixture is called ``standin``, not
+``discord``, so that it never hides the discord.py package inside a test.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ def standin_config() -> StandinConfig:
 
 
 @pytest.fixture
-async def discord(standin_config: StandinConfig) -> AsyncIterator[Discord]:
+async def standin(standin_config: StandinConfig) -> AsyncIterator[Discord]:
     """A running stand-in with the default world (guild, alice/bob/mod, channels, a thread).
 
-    Everything started through it (clients, sockets, discord.py patches) is torn down after the test.
+    Everything started through it (clients, sockets, discord.py patches) is torn down after
+    the test.
     """
     harness = await Discord.start(standin_config)
     try:

@@ -2,7 +2,7 @@
 
 The unmodified discord.py client connects to :class:`StandinServer` over real sockets
 (REST under ``/api/v10``, the gateway websocket). Tests drive it through :class:`Discord`
-(see ``harness.py``); the pytest fixtures live in ``tests.standin.plugin``.
+(see ``harness.py``); the pytest fixtures live in ``standin.plugin``.
 """
 
 from .harness import ChannelRef, Discord, InteractionNotAnswered, Msg, NoReply, Reply, UserRef

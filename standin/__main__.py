@@ -1,4 +1,4 @@
-"""Run the stand-in on its own: ``python -m tests.standin --port 8765``.
+"""Run the stand-in on its own: ``python -m standin --port 8765``.
 
 Prints the settings a bot in another process needs (REST base, gateway URL, IDs), then
 serves until interrupted. State counters are at ``GET /_standin/state``.
@@ -22,12 +22,13 @@ async def _main(args: argparse.Namespace) -> None:
         heartbeat_interval_ms=args.heartbeat_interval,
         token=args.token,
     )
-    discord = await Discord.start(config)
-    print(f"DISCORD_API_BASE={discord.api_base}")
-    print(f"DISCORD_GATEWAY_URL={discord.gateway_url}")
-    print(f"STANDIN_STATE={discord.server.base_url}/_standin/state")
+    standin = await Discord.start(config)
+    print(f"DISCORD_API_BASE={standin.api_base}")
+    print(f"DISCORD_GATEWAY_URL={standin.gateway_url}")
+    print(f"STANDIN_STATE={standin.server.base_url}/_standin/state")
     print(
-        f"GUILD_ID={discord.guild_id} CHANNEL_ID={discord.channel.id} APPLICATION_ID={discord.application_id}",
+        f"GUILD_ID={standin.guild_id} CHANNEL_ID={standin.channel.id} "
+        f"APPLICATION_ID={standin.application_id}",
         flush=True,
     )
     stop = asyncio.Event()
@@ -38,11 +39,11 @@ async def _main(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        await discord.stop()
+        await standin.stop()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.standin", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m standin", description=__doc__)
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)"
     )
