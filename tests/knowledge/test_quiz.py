@@ -20,7 +20,7 @@ from knowledge.quiz import (
 )
 from knowledge.text import split_sentences
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 SMALL_TEXT = [
     "The Northern Railway Company opened its first line in 1841 between Millbrook and "
