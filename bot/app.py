@@ -27,7 +27,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import exts
-from bot.rendering import error_text, searchable
+from bot.inputs import searchable
+from bot.rendering.text import GENERIC_ERROR, error_text
 from bot.searching import Searcher
 from bot.settings import DISCORD_API_V10, Settings
 from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, UnknownReference
@@ -40,7 +41,6 @@ MessageClaim = Callable[[discord.Message], Awaitable[bool]]
 AnswerHook = Callable[[discord.Interaction, str, Answer], Awaitable[None]]
 """Called with each /ask answer before it is sent (a study session records it there)."""
 
-GENERIC_ERROR = "Sorry, something went wrong while handling that. The error has been logged."
 DEFERRED_KEY = "histbot_deferred"
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import GENERIC_ERROR, HistBot
+from bot.app import HistBot
+from bot.rendering.text import GENERIC_ERROR
 from bot.settings import Settings
 from knowledge import Library
 from standin import Discord, Reply

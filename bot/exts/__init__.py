@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.rendering import OFF_TEMPLATE, ButtonSpec
+from bot.rendering.buttons import OFF_TEMPLATE, ButtonSpec
 
 if TYPE_CHECKING:
     from bot.app import HistBot

@@ -14,9 +14,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
+from bot import inputs
 from bot.app import cooldown
 from bot.exts import HistButton, make_view
+from bot.rendering import buttons, embeds
 from knowledge import MAX_QUERY_CHARS, Answer, Hit, Passage, QueryError
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 def render_answer(answer: Answer) -> tuple[discord.Embed, discord.ui.View | None]:
     """An Answer as a message: the quote embed (or "not found") and its buttons."""
-    return rendering.answer_embed(answer), make_view(rendering.answer_buttons(answer))
+    return embeds.answer_embed(answer), make_view(buttons.answer_buttons(answer))
 
 
 def answer_kwargs(answer: Answer) -> dict[str, Any]:
@@ -39,15 +40,15 @@ def answer_kwargs(answer: Answer) -> dict[str, Any]:
     return kwargs
 
 
-class OtherMatchesButton(HistButton, template=rendering.OTHERS_TEMPLATE):
+class OtherMatchesButton(HistButton, template=buttons.OTHERS_TEMPLATE):
     """An answer's other matches, privately (re-running the question for their quotes)."""
 
     kind = "others"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        refs = rendering.unpack_refs(fields["refs"])
-        embeds = interaction.message.embeds if interaction.message else []
-        question = rendering.question_from_title(embeds[0].title if embeds else "")
+        refs = buttons.unpack_refs(fields["refs"])
+        shown = interaction.message.embeds if interaction.message else []
+        question = inputs.question_from_title(shown[0].title if shown else "")
 
         async def work() -> tuple[list[Passage], dict[str, Hit]]:
             passages = [await bot.passage(ref) for ref in refs]
@@ -58,9 +59,9 @@ class OtherMatchesButton(HistButton, template=rendering.OTHERS_TEMPLATE):
             return passages, hits
 
         passages, hits = await bot.compute(interaction, work(), ephemeral=True)
-        embed = rendering.others_embed(question, passages, hits)
+        embed = embeds.others_embed(question, passages, hits)
         specs = [
-            rendering.ButtonSpec("full", f"Open {rendering.short(p.ref)}", rendering.full_id(p.ref))
+            buttons.ButtonSpec("full", f"Open {buttons.short(p.ref)}", buttons.full_id(p.ref))
             for p in passages[:5]
         ]
         await bot.send(interaction, embed=embed, view=make_view(specs), ephemeral=True)

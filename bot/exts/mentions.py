@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot import rendering
-from bot.app import GENERIC_ERROR
+from bot import inputs
 from bot.exts.ask import answer_kwargs
+from bot.rendering import embeds, text
+from bot.rendering.text import GENERIC_ERROR
 from knowledge import KnowledgeError
 
 if TYPE_CHECKING:
@@ -86,13 +87,13 @@ class Mentions(commands.Cog):
     ) -> None:
         me = self.bot.user
         assert me is not None
-        question = rendering.strip_bot_mentions(message.content, me.id)
+        question = inputs.strip_bot_mentions(message.content, me.id)
         if not question:
             if explicit:
                 await message.reply(HINT.format(name=me.display_name), mention_author=False)
             return
         if question.lower().strip("!?. ") in ("help", "/help"):
-            embed = rendering.help_embed(self.bot.library.passages)
+            embed = embeds.help_embed(self.bot.library.passages)
             await message.reply(embed=embed, mention_author=False)
             return
         retry = self.bot.cooldowns.hit("ask", message.author.id, self.bot.cooldown_seconds("ask"))
@@ -103,7 +104,7 @@ class Mentions(commands.Cog):
             return
         context = ""
         earlier = (
-            rendering.ref_from_embed(replied.embeds[0]) if replied and replied.embeds else None
+            inputs.ref_from_embed(replied.embeds[0]) if replied and replied.embeds else None
         )
         if earlier:
             try:
@@ -114,10 +115,10 @@ class Mentions(commands.Cog):
             answer = await self.bot.ask(question, context=context)
         except KnowledgeError as error:
             self.bot.cooldowns.reset("ask", message.author.id)
-            text = rendering.error_text(str(error))
+            reply = text.error_text(str(error))
             if earlier:
-                text += "\nIn a follow-up, name the person or event you mean."
-            await message.reply(text, mention_author=False)
+                reply += "\nIn a follow-up, name the person or event you mean."
+            await message.reply(reply, mention_author=False)
             return
         await message.reply(mention_author=False, **answer_kwargs(answer))
 

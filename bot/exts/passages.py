@@ -11,8 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
 from bot.exts import HistButton, make_view
+from bot.rendering import buttons, embeds, text
 
 if TYPE_CHECKING:
     from bot.app import HistBot
@@ -28,9 +28,9 @@ async def passage_message(
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """A passage page as embed + previous/next buttons (raises UnknownReference)."""
     passage, previous, following = await bot.around(ref)
-    embed, pages = rendering.passage_embed(passage, page)
+    embed, pages = embeds.passage_embed(passage, page)
     page = min(max(page, 0), pages - 1)
-    specs = rendering.passage_buttons(passage, page, pages, previous, following)
+    specs = buttons.passage_buttons(passage, page, pages, previous, following)
     return embed, make_view(specs)
 
 
@@ -45,7 +45,7 @@ def may_edit(interaction: discord.Interaction) -> bool:
     return meta is not None and meta.user.id == interaction.user.id
 
 
-class FullPassageButton(HistButton, template=rendering.FULL_TEMPLATE):
+class FullPassageButton(HistButton, template=buttons.FULL_TEMPLATE):
     """Open a passage in a private message (from an answer, a search, a prompt)."""
 
     kind = "full"
@@ -56,7 +56,7 @@ class FullPassageButton(HistButton, template=rendering.FULL_TEMPLATE):
         await bot.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
-class NavButton(HistButton, template=rendering.NAV_TEMPLATE):
+class NavButton(HistButton, template=buttons.NAV_TEMPLATE):
     """Go to a passage (page): in place for the message's owner, else privately."""
 
     kind = "nav"
@@ -70,15 +70,15 @@ class NavButton(HistButton, template=rendering.NAV_TEMPLATE):
             await bot.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
-class ContextButton(HistButton, template=rendering.CONTEXT_TEMPLATE):
+class ContextButton(HistButton, template=buttons.CONTEXT_TEMPLATE):
     """The paragraph before and after a passage, privately."""
 
     kind = "context"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
         passage, previous, following = await bot.around(fields["ref"])
-        embed = rendering.context_embed(passage, previous, following)
-        view = make_view(rendering.context_buttons(passage, previous, following))
+        embed = embeds.context_embed(passage, previous, following)
+        view = make_view(buttons.context_buttons(passage, previous, following))
         await bot.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
@@ -91,13 +91,13 @@ async def ref_autocomplete(
     bot: HistBot = interaction.client  # type: ignore[assignment]
     try:
         pairs = await asyncio.wait_for(
-            bot.run_blocking(bot.library.complete, current[:100], rendering.CHOICES_LIMIT),
+            bot.run_blocking(bot.library.complete, current[:100], text.CHOICES_LIMIT),
             bot.autocomplete_timeout,
         )
     except Exception:
         log.warning("autocomplete failed for %r", current, exc_info=True)
         return []
-    return [app_commands.Choice(name=n, value=v) for n, v in rendering.choices(pairs)]
+    return [app_commands.Choice(name=n, value=v) for n, v in text.choices(pairs)]
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -122,23 +122,23 @@ class Passages(commands.Cog):
     async def sources(self, interaction: discord.Interaction) -> None:
         library = self.bot.library
         sections = await self.bot.run_blocking(library.sections)
-        embeds = rendering.sources_embeds(library.sources, sections)
-        await self.bot.send(interaction, embeds=embeds)
+        shown = embeds.sources_embeds(library.sources, sections)
+        await self.bot.send(interaction, embeds=shown)
 
     @app_commands.command(name="random", description="A random passage to discuss.")
     async def random(self, interaction: discord.Interaction) -> None:
         passage = await self.bot.run_blocking(self.bot.library.random_passage, self.bot.rng)
         _, previous, following = await self.bot.around(passage.ref)
-        embed, pages = rendering.random_embed(passage)
+        embed, pages = embeds.random_embed(passage)
         specs = [
-            rendering.ButtonSpec("context", "Context", rendering.context_id(passage.ref)),
-            *rendering.passage_buttons(passage, 0, pages, previous, following),
+            buttons.ButtonSpec("context", "Context", buttons.context_id(passage.ref)),
+            *buttons.passage_buttons(passage, 0, pages, previous, following),
         ]
         await self.bot.send(interaction, embed=embed, view=make_view(specs))
 
     @app_commands.command(name="help", description="What I do and how to cite my answers.")
     async def help(self, interaction: discord.Interaction) -> None:
-        embed = rendering.help_embed(self.bot.library.passages)
+        embed = embeds.help_embed(self.bot.library.passages)
         await self.bot.send(interaction, embed=embed, ephemeral=True)
 
 

@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
+from bot import inputs
 from bot.app import cooldown
 from bot.exts import HistButton
+from bot.rendering import buttons, embeds
 from knowledge import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
@@ -26,12 +27,12 @@ SEARCH_LIMIT = 25
 def page_buttons(owner_id: int, page: int, pages: int) -> list[PageButton]:
     return [
         PageButton(
-            rendering.page_id(owner_id, max(page - 1, 0), "prev"),
+            buttons.page_id(owner_id, max(page - 1, 0), "prev"),
             label="◀ Previous",
             disabled=page <= 0,
         ),
         PageButton(
-            rendering.page_id(owner_id, min(page + 1, pages - 1), "next"),
+            buttons.page_id(owner_id, min(page + 1, pages - 1), "next"),
             label="Next ▶",
             disabled=page >= pages - 1,
         ),
@@ -81,7 +82,7 @@ class SearchView(discord.ui.View):
             log.debug("could not disable search buttons", exc_info=True)
 
 
-class PageButton(HistButton, template=rendering.PAGE_TEMPLATE):
+class PageButton(HistButton, template=buttons.PAGE_TEMPLATE):
     """Previous/Next of a /search message: only the person who searched may turn pages."""
 
     kind = "page"
@@ -94,7 +95,7 @@ class PageButton(HistButton, template=rendering.PAGE_TEMPLATE):
             )
             return
         message = interaction.message
-        query = rendering.search_query(message.embeds[0]) if message and message.embeds else None
+        query = inputs.search_query(message.embeds[0]) if message and message.embeds else None
         if message is None or not query:
             await bot.send_private(interaction, "These results have expired: run `/search` again.")
             return
@@ -105,11 +106,11 @@ class PageButton(HistButton, template=rendering.PAGE_TEMPLATE):
         if not done and not interaction.response.is_done():
             await interaction.response.defer()
         hits = await search
-        pages = rendering.search_pages(hits)
+        pages = embeds.search_pages(hits)
         page = min(int(fields["page"]), pages - 1)
         view = SearchView(interaction, page, pages, bot.view_timeout)
         view.attach(message.id)
-        embed = rendering.search_embed(query, hits, page)
+        embed = embeds.search_embed(query, hits, page)
         if interaction.response.is_done():
             await interaction.edit_original_response(embed=embed, view=view)
         else:
@@ -131,11 +132,11 @@ class Search(commands.Cog):
         hits = await self.bot.compute(interaction, self.bot.search(query, SEARCH_LIMIT))
         if not hits:
             await self.bot.send(
-                interaction, embed=rendering.search_embed(query, [], 0), ephemeral=True
+                interaction, embed=embeds.search_embed(query, [], 0), ephemeral=True
             )
             return
-        embed = rendering.search_embed(query, hits, 0)
-        pages = rendering.search_pages(hits)
+        embed = embeds.search_embed(query, hits, 0)
+        pages = embeds.search_pages(hits)
         if pages == 1:
             await self.bot.send(interaction, embed=embed)
             return

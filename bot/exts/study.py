@@ -34,18 +34,18 @@ from discord.ext import commands
 from bot.exts import HistButton
 from bot.exts.ask import answer_kwargs
 from bot.exts.passages import ref_autocomplete
-from bot.rendering import (
+from bot.inputs import strip_bot_mentions
+from bot.rendering.buttons import REF_PATTERN
+from bot.rendering.embeds import passage_embed
+from bot.rendering.text import (
     CONTENT_LIMIT,
     FIELD_VALUE_LIMIT,
-    REF_PATTERN,
     TITLE_LIMIT,
     choices,
     clean,
     error_text,
     fit,
-    passage_embed,
     render_quote,
-    strip_bot_mentions,
 )
 from bot.storage import (
     AlreadyVoted,
