@@ -149,8 +149,8 @@ async def test_whole_session_with_restart(standin, tmp_path, library):
         session = await peek.active_session(thread)
         assert session is not None
         record = (await peek.quizzes(session.id))[-1]
-    right = labels[record.answer_index]
-    wrong = labels[(record.answer_index + 1) % 4]
+    right = labels[record.question.answer_index]
+    wrong = labels[(record.question.answer_index + 1) % 4]
     votes = await asyncio.gather(
         standin.click(quiz, right, user=alice),
         standin.click(quiz, wrong, user=bob),
@@ -160,7 +160,7 @@ async def test_whole_session_with_restart(standin, tmp_path, library):
     assert "Right" in private(votes[0])
     bob_texts = [private(votes[1]), private(votes[2])]
     assert sum("already answered" in t for t in bob_texts) == 1, bob_texts
-    assert record.citation in private(votes[0])  # the reveal shows the citation
+    assert record.question.citation in private(votes[0])  # the reveal shows the citation
     assert "Right" in private(votes[3])
     twice = await standin.click(quiz, right, user=alice)
     assert "already answered" in private(twice)
@@ -196,7 +196,7 @@ async def test_whole_session_with_restart(standin, tmp_path, library):
     assert "**Q:** When was the Cheka established?" in transcript
     assert "### Quiz 1" in transcript
     assert f"**Answer:** {right}" in transcript
-    assert record.sentence in transcript and record.citation in transcript
+    assert record.question.sentence in transcript and record.question.citation in transcript
     assert transcript.count("✓") == 2 and transcript.count("✗") == 2  # alice, carol; bob, dave
     assert "| alice | 1 | 1 |" in transcript and "| bob | 0 | 1 |" in transcript
     assert "**Q:** Who was Yagoda?" in transcript
@@ -417,7 +417,7 @@ async def test_two_quizzes_at_the_same_moment(standin, tmp_path, library):
         assert session is not None
         asked = await peek.quizzes(session.id)
     assert [q.number for q in asked] == [1, 2]
-    assert (asked[0].ref, asked[0].answer) != (asked[1].ref, asked[1].answer)
+    assert asked[0].question != asked[1].question
     standin.assert_healthy()
 
 

@@ -149,13 +149,13 @@ def next_view(session: StudySession, passage: Passage, has_next: bool) -> discor
 
 
 def quiz_embed(quiz: QuizRecord) -> discord.Embed:
-    lines = [f"**{LETTERS[i]}.** {clean(choice)}" for i, choice in enumerate(quiz.choices)]
+    lines = [f"**{LETTERS[i]}.** {clean(choice)}" for i, choice in enumerate(quiz.question.choices)]
     embed = discord.Embed(
         title=f"Quiz {quiz.number}: fill in the blank",
-        description=cloze_text(quiz.cloze) + "\n\n" + "\n".join(lines),
+        description=cloze_text(quiz.question.cloze) + "\n\n" + "\n".join(lines),
         colour=QUIZ_COLOUR,
     )
-    embed.set_footer(text=f"histbot · from ref {quiz.ref} · each member answers once")
+    embed.set_footer(text=f"histbot · from ref {quiz.question.ref} · each member answers once")
     return embed
 
 
@@ -166,7 +166,7 @@ def cloze_text(cloze: str, limit: int = 3000) -> str:
 
 def quiz_view(quiz: QuizRecord) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for index, choice in enumerate(quiz.choices):
+    for index, choice in enumerate(quiz.question.choices):
         label = f"{LETTERS[index]}. {choice}"
         view.add_item(QuizChoiceButton(quiz_id(quiz.id, index), label[:80]))
     return view
@@ -174,16 +174,17 @@ def quiz_view(quiz: QuizRecord) -> discord.ui.View:
 
 def answer_quote(quiz: QuizRecord) -> str:
     """The quiz sentence as a quote, with the answer in bold."""
-    return render_quote(quiz.sentence, (quiz.answer,), 1500)
+    return render_quote(quiz.question.sentence, (quiz.question.answer,), 1500)
 
 
 def reveal_embed(quiz: QuizRecord, votes: Sequence[Vote]) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Quiz {quiz.number}: the answer is {fit(quiz.answer, TITLE_LIMIT - 40)}",
+        title=f"Quiz {quiz.number}: the answer is {fit(quiz.question.answer, TITLE_LIMIT - 40)}",
         description=answer_quote(quiz),
         colour=QUIZ_COLOUR,
     )
-    embed.add_field(name="Citation", value=fit(quiz.citation, FIELD_VALUE_LIMIT), inline=False)
+    citation = fit(quiz.question.citation, FIELD_VALUE_LIMIT)
+    embed.add_field(name="Citation", value=citation, inline=False)
     right = [clean(v.user_name) for v in votes if v.correct]
     wrong = [clean(v.user_name) for v in votes if not v.correct]
     results = (
@@ -191,7 +192,7 @@ def reveal_embed(quiz: QuizRecord, votes: Sequence[Vote]) -> discord.Embed:
         f"Not this time ({len(wrong)}): {', '.join(wrong) or '—'}"
     )
     embed.add_field(name="Answers", value=fit(results, FIELD_VALUE_LIMIT, lambda t: t))
-    embed.set_footer(text=f"histbot · ref {quiz.ref}")
+    embed.set_footer(text=f"histbot · ref {quiz.question.ref}")
     return embed
 
 
@@ -253,13 +254,14 @@ def transcript_markdown(
             quiz = by_id.get(int(event.data.get("quiz_id", 0)))
             if quiz is None:
                 continue
-            cloze = quiz.cloze.replace(BLANK, f"`{BLANK}`")
+            cloze = quiz.question.cloze.replace(BLANK, f"`{BLANK}`")
             out += ["", f"### Quiz {numbers[quiz.id]}", "", _md_quote(cloze), ""]
-            out += [f"{LETTERS[i]}. {c}" for i, c in enumerate(quiz.choices)]
-            out += ["", f"**Answer:** {LETTERS[quiz.answer_index]}. {quiz.answer}", ""]
-            out += [_md_quote(quiz.sentence), "", f"— {quiz.citation} (ref `{quiz.ref}`)", ""]
+            out += [f"{LETTERS[i]}. {c}" for i, c in enumerate(quiz.question.choices)]
+            q = quiz.question
+            out += ["", f"**Answer:** {LETTERS[q.answer_index]}. {q.answer}", ""]
+            out += [_md_quote(q.sentence), "", f"— {q.citation} (ref `{q.ref}`)", ""]
             answers = [
-                f"{v.user_name}: {LETTERS[v.choice]}. {quiz.choices[v.choice]} "
+                f"{v.user_name}: {LETTERS[v.choice]}. {quiz.question.choices[v.choice]} "
                 + ("✓" if v.correct else "✗")
                 for v in votes.get(quiz.id, [])
             ]
@@ -862,7 +864,7 @@ class StudyCog(commands.Cog, name="Study"):
         def generate():
             read = [library.passage(ref) for ref in refs]
             rng = random.Random(f"{session.id}:{len(asked) + 1}")
-            exclude = [(q.ref, q.answer) for q in asked]
+            exclude = [(q.question.ref, q.question.answer) for q in asked]
             # The library's vocabulary is built once (see _warm_quizzes), not per quiz.
             return quiz_maker(library.passages).make(read, rng=rng, exclude=exclude)
 
@@ -897,9 +899,9 @@ class StudyCog(commands.Cog, name="Study"):
             record = await self.store.quiz(quiz)
         except NotFound:
             raise StudyError("This quiz no longer exists.") from None
-        if not 0 <= choice < len(record.choices):
+        if not 0 <= choice < len(record.question.choices):
             raise StudyError("That is not one of this quiz's choices.")
-        reveal = f"{answer_quote(record)}\n— {clean(record.citation)}"
+        reveal = f"{answer_quote(record)}\n— {clean(record.question.citation)}"
         try:
             vote = await self.store.vote(
                 quiz,
@@ -908,20 +910,21 @@ class StudyCog(commands.Cog, name="Study"):
                 choice=choice,
             )
         except AlreadyVoted as already:
-            chosen = record.choices[already.vote.choice]
+            chosen = record.question.choices[already.vote.choice]
             raise StudyError(
                 f"You have already answered this quiz (you chose {LETTERS[already.vote.choice]}. "
                 f"{chosen}); each member answers once."
             ) from None
         except SessionClosed:
-            text = f"This quiz is closed. The answer was **{clean(record.answer)}**:\n{reveal}"
+            answer = clean(record.question.answer)
+            text = f"This quiz is closed. The answer was **{answer}**:\n{reveal}"
             return fit(text, CONTENT_LIMIT, lambda t: t)
         if vote.correct:
-            head = f"✅ Right: **{clean(record.answer)}**."
+            head = f"✅ Right: **{clean(record.question.answer)}**."
         else:
             head = (
-                f"❌ Not this time: you chose {clean(record.choices[choice])}; "
-                f"the answer is **{clean(record.answer)}**."
+                f"❌ Not this time: you chose {clean(record.question.choices[choice])}; "
+                f"the answer is **{clean(record.question.answer)}**."
             )
         return fit(f"{head}\n{reveal}", CONTENT_LIMIT, lambda t: t)
 
