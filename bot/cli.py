@@ -252,7 +252,7 @@ def _talk_to_discord(action: Callable[[], None]) -> None:
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
     library = _load_library(settings)  # unreadable texts fail here, before connecting
-    from bot.app import run_bot
+    from bot.startup import run_bot
 
     _talk_to_discord(lambda: run_bot(settings, library))
     return EXIT_OK
@@ -260,9 +260,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
-    from bot.app import sync_commands
+    library = _load_library(settings)
+    from bot.startup import sync_commands
 
-    _talk_to_discord(lambda: sync_commands(settings))
+    _talk_to_discord(lambda: sync_commands(settings, library))
     return EXIT_OK
 
 

@@ -34,6 +34,12 @@ def strip_bot_mentions(content: str, bot_id: int) -> str:
     return one_line(stripped)
 
 
+def is_question(text: str) -> bool:
+    """Is this message text something to answer? Not when empty, nor a command typed as text
+    ("/study next", "!help")."""
+    return bool(text) and not text.startswith(("/", "!"))
+
+
 def question_from_title(title: str | None) -> str:
     """The question an answer was asked with, from its embed title (undoing the escaping)."""
     if not title:

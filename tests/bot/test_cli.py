@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import discord.gateway
-import discord.http
 import pytest
 
 from bot.cli import main
@@ -48,21 +45,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     return monkeypatch
-
-
-@pytest.fixture
-def restore_process_state() -> Iterator[None]:
-    """`histbot run` sets up logging and points discord.py at its API base, as a process
-    would: undo both after the test."""
-    root, library = logging.getLogger(), logging.getLogger("discord")
-    handlers, level, library_level = list(root.handlers), root.level, library.level
-    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    library.setLevel(library_level)
-    discord.http.Route.BASE = base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
 
 
 @pytest.fixture
@@ -239,7 +221,9 @@ def installed_histbot(*args: str, data_dir: Path) -> subprocess.CompletedProcess
 
 
 def test_installed_script_answers_a_question(shared_data_dir: Path) -> None:
-    result = installed_histbot("ask", "Who was the first head of the Cheka?", data_dir=shared_data_dir)
+    result = installed_histbot(
+        "ask", "Who was the first head of the Cheka?", data_dir=shared_data_dir
+    )
     assert result.returncode == 0, result.stderr
     assert "Felix Dzerzhinsky" in result.stdout and "[guardians:3.1]" in result.stdout
     assert result.stderr == ""
@@ -248,6 +232,8 @@ def test_installed_script_answers_a_question(shared_data_dir: Path) -> None:
 def test_installed_script_reports_bad_input_in_one_line(shared_data_dir: Path) -> None:
     result = installed_histbot("passage", "not-a-ref", data_dir=shared_data_dir)
     assert result.returncode == 2
-    assert result.stderr.startswith("histbot: error: ") and "not a passage reference" in result.stderr
+    assert (
+        result.stderr.startswith("histbot: error: ") and "not a passage reference" in result.stderr
+    )
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stdout == ""

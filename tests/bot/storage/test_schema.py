@@ -48,5 +48,3 @@ async def test_refuses_a_newer_schema(tmp_path):
         raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StorageError, match="newer than this histbot"):
         await SqliteSessionStore(path).open()
-
-

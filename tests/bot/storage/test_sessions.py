@@ -106,7 +106,9 @@ async def test_a_question_is_recorded_with_the_answer_shown(store, library: Libr
     answered = library.answer("Who was the first head of the Cheka?")
     await record_answer(store, session.id, user_id=7, user_name="Ben", answer=answered, via="ask")
     unanswered = library.answer("When was the KGB dissolved?")
-    await record_answer(store, session.id, user_id=7, user_name="Ben", answer=unanswered, via="slash")
+    await record_answer(
+        store, session.id, user_id=7, user_name="Ben", answer=unanswered, via="slash"
+    )
     first, second = [e for e in await store.events(session.id) if e.kind == "question"]
     assert first.ref == answered.best.ref and first.data["quote"] == answered.best.quote
     assert first.data["citation"] == answered.best.citation and first.data["via"] == "ask"

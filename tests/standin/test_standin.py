@@ -28,7 +28,7 @@ from discord.http import Route
 
 from standin import Discord, InteractionNotAnswered, Perm, StandinConfig
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PASSAGES = ["1.1 The Cheka is founded", "3.1 Beria rises", "3.2 Beria falls", "3.10 The purge ends"]
 
 

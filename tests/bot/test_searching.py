@@ -1,4 +1,5 @@
-"""Questions answered in worker processes, and what happens when a worker dies."""
+"""The library off the event loop: questions answered in worker processes (and what happens
+when a worker dies), look-ups on threads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +17,8 @@ import pytest
 
 from bot.searching import Searcher
 from knowledge import Library
+from standin import Discord
+from tests.bot.conftest import StartBot
 from tests.conftest import SEEDS
 
 
@@ -103,3 +107,29 @@ async def test_questions_waiting_on_a_dead_pool_replace_it_once(
         assert caplog.text.count("a search worker died") == 1
     finally:
         searcher.shutdown()
+
+
+async def test_library_work_runs_off_the_event_loop(library: Library) -> None:
+    async with Searcher.on_threads(library) as searcher:
+        name = await searcher.run(lambda: threading.current_thread().name)
+        assert name.startswith("histbot-search")
+        answer = await searcher.answer("<@123> @everyone who succeeded Dzerzhinsky?")
+        assert answer.question == "who succeeded Dzerzhinsky?"  # Discord's syntax taken out
+        assert answer.best is not None and "Menzhinsky" in answer.best.quote
+
+
+async def test_questions_are_answered_by_worker_processes(
+    standin: Discord,
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(search_processes=1)
+    assert bot.searcher is not None and bot.searcher.in_processes
+    replies = await asyncio.gather(
+        standin.slash("ask", question="Who infiltrated Trotsky's compound in Mexico?"),
+        standin.slash("ask", question="When was Andres Nin kidnapped?"),
+        standin.slash("search", query="Yezhov"),
+    )
+    assert "Ramon Mercader" in replies[0].embeds[0]["description"]
+    assert "1937" in replies[1].embeds[0]["description"]
+    assert replies[2].embeds and "Yezhov" in replies[2].text
+    assert standin.late_acks() == [] and standin.double_acks() == []
