@@ -4,8 +4,9 @@ threads.
 A search is pure-Python CPU work. On a thread it holds the GIL, and under a burst of
 questions the event loop then waits its turn to acknowledge interactions: Discord's 3-second
 limit is missed. In worker processes searches use the other cores and the loop only parses
-events and sends acknowledgements. Each worker loads the library itself, from the index cache
-the bot wrote at start-up, so nothing large crosses a process boundary but answers. Quick
+events and sends acknowledgements. Each worker loads the library itself (`bot.worker`), from
+the index cache the bot wrote at start-up, so nothing large crosses a process boundary but
+answers. Quick
 look-ups (a passage, its neighbours, sections, autocomplete) run on a small thread pool.
 """
 
@@ -16,49 +17,19 @@ import functools
 import logging
 import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import worker
 from bot.inputs import searchable
 from bot.settings import Settings
 from knowledge import Answer, Hit, Library, Passage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-PARENT_CHECK_SECONDS = 0.5
-_library: Library | None = None
-
-
-def _load(sources_dir: str, cache_dir: str, parent_pid: int) -> None:
-    global _library
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    _library = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """A worker whose bot was killed (SIGKILL, out of memory) must not live on as an orphan."""
-    while os.getppid() == parent_pid:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(0)
-
-
-def _ready() -> bool:
-    return _library is not None
-
-
-def _answer(question: str, limit: int, context: str) -> Answer:
-    assert _library is not None, "worker library not loaded"
-    return _library.answer(question, limit, context)
-
-
-def _search(query: str, limit: int) -> list[Hit]:
-    assert _library is not None, "worker library not loaded"
-    return _library.search(query, limit)
 
 
 class Searcher:
@@ -98,7 +69,7 @@ class Searcher:
             return ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_load,
+                initializer=worker.load,
                 initargs=(str(sources_dir), str(cache_dir), os.getpid()),
             )
 
@@ -138,7 +109,7 @@ class Searcher:
         if self.in_processes:
             loop = asyncio.get_running_loop()
             await asyncio.gather(
-                *(loop.run_in_executor(self.pool, _ready) for _ in range(self.workers))
+                *(loop.run_in_executor(self.pool, worker.ready) for _ in range(self.workers))
             )
 
     def shutdown(self) -> None:
@@ -151,11 +122,11 @@ class Searcher:
     async def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
         """library.answer (QueryError for a question that cannot be asked)."""
         return await self._search(
-            _answer, self.library.answer, searchable(question), limit, context
+            worker.answer, self.library.answer, searchable(question), limit, context
         )
 
     async def search(self, query: str, limit: int = 25) -> list[Hit]:
-        return await self._search(_search, self.library.search, searchable(query), limit)
+        return await self._search(worker.search, self.library.search, searchable(query), limit)
 
     async def _search(
         self, in_process: Callable[..., T], in_thread: Callable[..., T], *args: object

@@ -95,7 +95,7 @@ def test_the_bot_imports_only_downwards(graph: grimp.ImportGraph) -> None:
         "ui",
         "bot",
         grimp.Layer("replies", "checks", "searching", "storage", independent=True),
-        "inputs",
+        grimp.Layer("inputs", "worker", independent=True),
         "rendering",
         "settings",
     ]
@@ -128,3 +128,9 @@ def test_modules_fit_in_a_head() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert too_long == {}
+
+
+def test_search_workers_start_without_discord(graph: grimp.ImportGraph) -> None:
+    """A worker process imports `bot.worker` (and so `bot`) only: it loads no Discord code."""
+    for module in ("bot", "bot.worker"):
+        assert not graph.chain_exists(importer=module, imported="discord"), module
