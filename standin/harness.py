@@ -76,6 +76,33 @@ UserLike = UserRef | int
 ChannelLike = ChannelRef | int
 
 
+CLIENT_IDLE_QUIET = 0.02
+"""Seconds of quiet that settle an answer once the in-process clients are idle."""
+_HANDLER_TASKS = (
+    "CommandTree-invoker",  # an application command
+    "discord.py: ",  # an event handler (on_interaction, on_message, ...)
+    "discord-ui-view-dispatch-",  # a view's component callback
+    "discord-ui-dynamic-item-",  # a dynamic item's callback
+)
+
+
+def _clients_handling() -> bool:
+    """Is a discord.py client in this event loop still handling something?"""
+    return any(
+        not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+        for task in asyncio.all_tasks()
+    )
+
+
+async def _clients_idle(timeout: float) -> None:
+    """Wait (polling: a task ending signals nothing) until the clients have nothing to handle."""
+    deadline = time.monotonic() + timeout
+    while _clients_handling():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for the client to be idle")
+        await asyncio.sleep(0.005)
+
+
 def _id(obj: Any) -> int:
     return int(getattr(obj, "id", obj))
 
@@ -798,14 +825,27 @@ class Discord:
         await self._settle(lambda: record.last_activity, lambda: record.in_flight, settle)
         return Reply(self.server, record)
 
-    async def _settle(self, last: Any, busy: Any, settle: float) -> None:
+    async def _settle(self, last: Any, busy: Any, settle: float, *, answered: bool = True) -> None:
+        """Wait until nothing more is coming: no request in flight, then ``settle`` seconds
+        without activity.
+
+        Once the bot has answered and every client runs in this process, that is known
+        exactly: none of them is still handling an event, a command or a click (their tasks
+        are named by discord.py), so only a moment of quiet is needed after that. Silence
+        itself (``answered=False``: checking that the bot kept quiet) is always waited out.
+        """
+        exact = answered and bool(self._clients)
+        if exact:
+            settle = min(settle, CLIENT_IDLE_QUIET)
         while settle > 0:
             if busy():
                 await self.server.wait_until(
                     lambda: not busy(), 30.0, "requests in flight to finish"
                 )
+            if exact:
+                await _clients_idle(30.0)
             idle = time.monotonic() - last()
-            if idle >= settle and not busy():
+            if idle >= settle and not busy() and not (exact and _clients_handling()):
                 return
             await asyncio.sleep(settle - idle if idle < settle else 0.01)
 
@@ -904,6 +944,7 @@ class Discord:
             lambda: max(self.server.last_rest_activity, started),
             lambda: self.server.in_flight,
             settle,
+            answered=expect_reply,
         )
         return self._bot_messages_since(started)
 
