@@ -22,28 +22,39 @@ from tests.bot.conftest import StartBot
 from tests.conftest import SEEDS
 
 
-async def test_a_killed_worker_is_replaced_and_the_question_still_answered(
+async def test_a_dead_worker_is_replaced_and_no_question_lost(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A worker killed (SIGKILL, out of memory) while questions wait on it, or while idle:
+    a new one takes over, once however many questions were waiting, and every question is
+    answered."""
     library = Library.load(SEEDS, cache_dir=tmp_path)
     searcher = Searcher.in_worker_processes(library, SEEDS, tmp_path, workers=1)
+
+    def kill_workers() -> None:
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.join(timeout=5)
+
     try:
         await searcher.warm_up()
         first = await searcher.answer("When was Andres Nin kidnapped?")
         assert first.best is not None and "May 1937" in first.best.quote
 
-        workers = multiprocessing.active_children()
-        assert workers
-        for worker in workers:
-            os.kill(worker.pid, signal.SIGKILL)
-            worker.join(timeout=5)
+        waiting = asyncio.gather(*(searcher.answer("Who was Kirov?") for _ in range(20)))
+        await asyncio.sleep(0.02)
+        kill_workers()
+        answers = await waiting
+        assert all(a.best is not None and "Leningrad" in a.best.quote for a in answers)
+        assert caplog.text.count("a search worker died") == 1
 
+        kill_workers()  # while nothing waits
         again = await searcher.answer("Who infiltrated Trotsky's compound in Mexico?")
         assert again.best is not None and "Ramon Mercader" in again.best.quote
         hits = await searcher.search("Yezhov")
         assert hits and "Yezhov" in hits[0].passage.text
         assert searcher.pending == 0
-        assert "a search worker died" in caplog.text
+        assert caplog.text.count("a search worker died") == 2
     finally:
         searcher.shutdown()
 
@@ -59,7 +70,7 @@ from knowledge import Library
 async def main():
     seeds = Path({str(SEEDS)!r})
     cache = Path({str(tmp_path)!r})
-    searcher = Searcher.in_worker_processes(Library.load(seeds, cache_dir=cache), seeds, cache, 2)
+    searcher = Searcher.in_worker_processes(Library.load(seeds, cache_dir=cache), seeds, cache, 1)
     await searcher.warm_up()
     print(*[p.pid for p in multiprocessing.active_children()], flush=True)
     await asyncio.sleep(60)
@@ -70,7 +81,7 @@ asyncio.run(main())
     try:
         assert bot.stdout is not None
         workers = [int(pid) for pid in bot.stdout.readline().split()]
-        assert len(workers) >= 2
+        assert workers
         bot.kill()
         bot.wait(timeout=10)
         deadline = time.monotonic() + 10
@@ -88,25 +99,6 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie is dead too
         return stat.read().split()[2] != "Z"
-
-
-async def test_questions_waiting_on_a_dead_pool_replace_it_once(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    library = Library.load(SEEDS, cache_dir=tmp_path)
-    searcher = Searcher.in_worker_processes(library, SEEDS, tmp_path, workers=2)
-    try:
-        await searcher.warm_up()
-        questions = [searcher.answer("Who was Kirov?") for _ in range(20)]
-        waiting = asyncio.gather(*questions)
-        await asyncio.sleep(0.02)
-        for worker in multiprocessing.active_children():
-            os.kill(worker.pid, signal.SIGKILL)
-        answers = await waiting
-        assert all(a.best is not None and "Leningrad" in a.best.quote for a in answers)
-        assert caplog.text.count("a search worker died") == 1
-    finally:
-        searcher.shutdown()
 
 
 async def test_library_work_runs_off_the_event_loop(library: Library) -> None:

@@ -36,6 +36,7 @@ def bot_process(standin: Discord, data_dir: Path, log: Path) -> subprocess.Popen
         "HISTBOT_DATA_DIR": str(data_dir),
         "HISTBOT_ASK_COOLDOWN": "0",
         "HISTBOT_LOG_LEVEL": "WARNING",
+        "HISTBOT_SEARCH_PROCESSES": "1",
     }
     with log.open("ab") as sink:
         return subprocess.Popen(
