@@ -120,7 +120,7 @@ async def test_failing_handler_gets_a_short_private_error(
         raise RuntimeError("index on fire")
 
     monkeypatch.setattr(library, "answer", broken)
-    with caplog.at_level(logging.ERROR, logger="bot.app"):
+    with caplog.at_level(logging.ERROR, logger="bot.bot"):
         reply = await standin.slash("ask", question="who was Yagoda?")
     assert reply.ephemeral and reply.content == GENERIC_ERROR
     assert "index on fire" not in reply.content

@@ -198,6 +198,25 @@ def test_unreachable_discord_is_one_line(histbot: Histbot, command: str) -> None
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.usefixtures("restore_process_state")
+def test_an_unreadable_session_database_is_one_line(histbot: Histbot, tmp_path: Path) -> None:
+    data = tmp_path / "garbage"
+    data.mkdir()
+    (data / "histbot.sqlite3").write_bytes(b"this is not a database, just some bytes " * 200)
+    env = {
+        "DISCORD_TOKEN": "not-a-real-token",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+        "HISTBOT_DATA_DIR": str(data),
+        "HISTBOT_SEARCH_PROCESSES": "0",
+    }
+    result = histbot("run", env=env)
+    assert result.code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("histbot: error: cannot open the session database ")
+    assert str(data / "histbot.sqlite3") in last and "not a database" in last
+    assert "Traceback" not in result.stderr
+
+
 # -- the installed script, in a real process ---------------------------------------------------
 
 
