@@ -1,11 +1,11 @@
 """A HistBot on the Discord stand-in, with real dependencies: the library (worker processes
-or threads), a session store on a SQLite file, settings built here."""
+or threads), a session store on a SQLite file, settings for the stand-in."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +15,10 @@ import pytest
 
 from bot.bot import HistBot
 from bot.searching import Searcher
-from bot.settings import Settings
 from bot.storage import SessionStore, SqliteSessionStore
 from knowledge import Library
 from standin import Discord
-from tests.conftest import SEEDS
-
-StartBot = Callable[..., Awaitable[HistBot]]
-
-
-def bot_settings(standin: Discord, tmp_path: Path, **changes: Any) -> Settings:
-    """Settings for a bot on the stand-in: no cooldowns, questions answered on threads (quick
-    to start; tests of worker processes ask for them)."""
-    values: dict[str, Any] = {
-        "discord_token": "standin-token",
-        "discord_api_base": standin.api_base,
-        "sources_dir": SEEDS,
-        "data_dir": tmp_path / "data",
-        "ask_cooldown_seconds": 0,
-        "search_cooldown_seconds": 0,
-        "search_processes": 0,
-        "dev_guild_ids": [],
-        "sync_commands_on_start": True,
-    }
-    values.update(changes)
-    return Settings(_env_file=None, **values)
+from tests.bot.helpers import StartBot, bot_settings
 
 
 @pytest.fixture

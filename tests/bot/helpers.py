@@ -1,12 +1,37 @@
-"""Reading what users see in the stand-in's records of the bot's messages."""
+"""Starting a bot on the stand-in, and reading what users see in its records."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from bot.bot import HistBot
+from bot.settings import Settings
 from standin import Discord, Msg, Reply
+from tests.conftest import SEEDS
 
 EPHEMERAL = 1 << 6
+
+StartBot = Callable[..., Awaitable[HistBot]]
+
+
+def bot_settings(standin: Discord, tmp_path: Path, **changes: Any) -> Settings:
+    """Settings for a bot on the stand-in: no cooldowns, questions answered on threads (quick
+    to start; tests of worker processes ask for them)."""
+    values: dict[str, Any] = {
+        "discord_token": "standin-token",
+        "discord_api_base": standin.api_base,
+        "sources_dir": SEEDS,
+        "data_dir": tmp_path / "data",
+        "ask_cooldown_seconds": 0,
+        "search_cooldown_seconds": 0,
+        "search_processes": 0,
+        "dev_guild_ids": [],
+        "sync_commands_on_start": True,
+    }
+    values.update(changes)
+    return Settings(_env_file=None, **values)
 
 
 def fields(reply: Reply | Msg, index: int = 0) -> dict[str, str]:

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import StartBot
+from tests.bot.helpers import StartBot
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from discord import app_commands
 from bot.checks import Cooldowns
 from knowledge import QueryError
 from standin import Discord
-from tests.bot.conftest import StartBot
+from tests.bot.helpers import StartBot
 
 
 async def test_cooldown_gets_a_friendly_private_message(

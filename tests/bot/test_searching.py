@@ -18,7 +18,7 @@ import pytest
 from bot.searching import Searcher
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import StartBot
+from tests.bot.helpers import StartBot
 from tests.conftest import SEEDS
 
 

@@ -10,7 +10,7 @@ import pytest
 from bot.startup import sync_commands
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import bot_settings
+from tests.bot.helpers import bot_settings
 
 
 @pytest.mark.usefixtures("restore_process_state")

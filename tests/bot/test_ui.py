@@ -4,7 +4,7 @@ the message it is on."""
 from __future__ import annotations
 
 from standin import Discord
-from tests.bot.conftest import StartBot
+from tests.bot.helpers import StartBot
 
 
 async def test_buttons_work_after_a_restart(standin: Discord, start_bot: StartBot) -> None:

@@ -9,8 +9,7 @@ from bot.bot import HistBot
 from bot.rendering.text import GENERIC_ERROR
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import StartBot
-from tests.bot.helpers import EPHEMERAL, assert_silent, fields
+from tests.bot.helpers import EPHEMERAL, StartBot, assert_silent, fields
 
 
 async def test_ask_answers_with_quote_citation_and_buttons(

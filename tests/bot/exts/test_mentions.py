@@ -9,8 +9,7 @@ import pytest
 from bot.bot import HistBot
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import StartBot
-from tests.bot.helpers import assert_silent
+from tests.bot.helpers import StartBot, assert_silent
 
 
 async def test_mention_asks_a_question(standin: Discord, bot: HistBot) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 from bot.bot import HistBot
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import StartBot
-from tests.bot.helpers import assert_silent, fields
+from tests.bot.helpers import StartBot, assert_silent, fields
 from tests.conftest import write_sources
 
 LONG = " ".join(

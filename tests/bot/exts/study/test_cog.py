@@ -14,9 +14,8 @@ from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
 from standin import Discord
-from tests.bot.conftest import StartBot
 from tests.bot.exts.study.helpers import last_bot_message, session_thread
-from tests.bot.helpers import private
+from tests.bot.helpers import StartBot, private
 from tests.conftest import write_sources
 
 

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 from standin import Discord
-from tests.bot.conftest import StartBot
 from tests.bot.exts.study.helpers import last_bot_message, session_thread
-from tests.bot.helpers import private
+from tests.bot.helpers import StartBot, private
 
 REPO = Path(__file__).resolve().parents[4]
 

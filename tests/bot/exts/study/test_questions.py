@@ -4,9 +4,8 @@ only, and a question that could not be asked costs no cooldown."""
 from __future__ import annotations
 
 from standin import Discord
-from tests.bot.conftest import StartBot
 from tests.bot.exts.study.helpers import session_thread
-from tests.bot.helpers import private
+from tests.bot.helpers import StartBot, private
 
 
 async def test_study_ask_answers_as_ask_and_follows_up_only_on_pronouns(

@@ -7,8 +7,8 @@ import re
 
 from bot.storage import SqliteSessionStore
 from standin import Discord
-from tests.bot.conftest import StartBot
 from tests.bot.exts.study.helpers import session_thread
+from tests.bot.helpers import StartBot
 
 
 async def test_two_quizzes_at_the_same_moment(standin: Discord, start_bot: StartBot):

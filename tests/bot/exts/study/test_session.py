@@ -9,9 +9,8 @@ import copy
 
 from bot.storage import SqliteSessionStore
 from standin import Discord, Msg
-from tests.bot.conftest import StartBot
 from tests.bot.exts.study.helpers import last_bot_message, session_thread
-from tests.bot.helpers import private
+from tests.bot.helpers import StartBot, private
 
 
 async def test_whole_session_with_restart(standin: Discord, start_bot: StartBot):
