@@ -90,7 +90,11 @@ def make_view(specs: Sequence[ButtonSpec]) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     for spec in specs:
-        button = BUTTON_KINDS[spec.kind]
+        button = BUTTON_KINDS.get(spec.kind)
+        if button is None:
+            raise LookupError(
+                f"no button class shows {spec.kind!r} buttons: is its extension loaded?"
+            )
         label = spec.label[:BUTTON_LABEL_LIMIT]
         view.add_item(button(spec.custom_id, label, spec.style, spec.disabled, row=spec.row))
     return view
