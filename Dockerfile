@@ -25,7 +25,7 @@ COPY pyproject.toml README.md ./
 COPY knowledge ./knowledge
 COPY bot ./bot
 RUN pip install --no-cache-dir . \
-    && python -c "import bot.app, knowledge; print('histbot installed')"
+    && python -c "import bot.startup, knowledge; print('histbot installed')"
 
 # -- runtime: the virtualenv, the seed texts, a non-root user -------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

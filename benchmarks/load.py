@@ -3,7 +3,7 @@
     python benchmarks/load.py                      # bursts of 100, 500 and 1,000 within 1 s
     python benchmarks/load.py --sizes 50,200 --json results.json
 
-The Discord stand-in (tests/standin) runs in this process on loopback; the bot runs as
+The Discord stand-in (standin/) runs in this process on loopback; the bot runs as
 ``histbot run`` in a child process pointed at it (``DISCORD_API_BASE``, the gateway URL,
 ``HISTBOT_ASK_COOLDOWN=0``, a temporary ``HISTBOT_DATA_DIR``). Each burst dispatches N
 INTERACTION_CREATE events spread evenly over one second (questions from the dev set,
@@ -35,7 +35,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.standin import Discord, InteractionRecord, StandinConfig, UserRef  # noqa: E402
+from standin import Discord, InteractionRecord, StandinConfig, UserRef  # noqa: E402
 
 DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
 ACK_DEADLINE = 3.0

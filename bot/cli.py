@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import shutil
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -224,14 +225,21 @@ def _bot_settings() -> Settings:
     return settings
 
 
-def _talk_to_discord(action: Callable[[], None]) -> None:
-    """Run a Discord action; what goes wrong with Discord becomes one line, not a traceback."""
+def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
+    """Run a Discord action; what goes wrong with Discord, or with the session database the
+    bot opens first, becomes one line, not a traceback."""
     import aiohttp  # the Discord layer is only imported when it is used
     import discord
     from discord.ext import commands
 
+    from bot.storage import StorageError
+
     try:
         action()
+    except (StorageError, sqlite3.Error) as exc:
+        raise CliError(
+            f"cannot open the session database {settings.database_path}: {exc}", EXIT_UNUSABLE
+        ) from None
     except discord.LoginFailure:
         raise CliError("Discord rejected DISCORD_TOKEN: check the token", EXIT_UNUSABLE) from None
     except discord.PrivilegedIntentsRequired:
@@ -241,7 +249,7 @@ def _talk_to_discord(action: Callable[[], None]) -> None:
             EXIT_UNUSABLE,
         ) from None
     except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
-        where = f" at {_load_settings().discord_api_base}"
+        where = f" at {settings.discord_api_base}"
         raise CliError(f"cannot reach Discord{where}: {exc}", EXIT_UNUSABLE) from None
     except commands.ExtensionFailed as exc:
         raise CliError(f"cannot start {exc.name}: {exc.original}", EXIT_UNUSABLE) from None
@@ -252,17 +260,18 @@ def _talk_to_discord(action: Callable[[], None]) -> None:
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
     library = _load_library(settings)  # unreadable texts fail here, before connecting
-    from bot.app import run_bot
+    from bot.startup import run_bot
 
-    _talk_to_discord(lambda: run_bot(settings, library))
+    _talk_to_discord(lambda: run_bot(settings, library), settings)
     return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
-    from bot.app import sync_commands
+    library = _load_library(settings)
+    from bot.startup import sync_commands
 
-    _talk_to_discord(lambda: sync_commands(settings))
+    _talk_to_discord(lambda: sync_commands(settings, library), settings)
     return EXIT_OK
 
 

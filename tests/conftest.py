@@ -9,8 +9,8 @@ import pytest
 
 from knowledge import Library
 
-# The loopback Discord stand-in's fixtures (`discord`, `standin_config`) for every test.
-pytest_plugins = ["tests.standin.plugin"]
+# The loopback Discord stand-in's fixtures (`standin`, `standin_config`) for every test.
+pytest_plugins = ["standin.plugin"]
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

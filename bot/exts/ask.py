@@ -1,69 +1,59 @@
 """/ask: the quote that answers a question, its citation, and buttons to read around it.
 
-`render_answer(answer)` is the one way an Answer becomes a message (embed + view); the
-mention handler and the study extension use it so every answer looks the same.
+Asked in a study session's thread, the question and its answer are recorded in the session
+(before the reply: what a user sees has been committed). Only threads can hold a session, so
+/ask anywhere else never touches session storage.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
-from bot.app import cooldown
-from bot.exts import HistButton, make_view
+from bot.inputs import question_from_title
+from bot.rendering.buttons import OTHERS_TEMPLATE, ButtonSpec, full_id, short, unpack_refs
+from bot.rendering.embeds import others_embed
+from bot.storage import SessionClosed, record_answer, session_in_thread
+from bot.ui import HistButton, answer_message, make_view
 from knowledge import MAX_QUERY_CHARS, Answer, Hit, Passage, QueryError
 
 if TYPE_CHECKING:
-    from bot.app import HistBot
+    from bot.bot import HistBot
 
 log = logging.getLogger(__name__)
 
 
-def render_answer(answer: Answer) -> tuple[discord.Embed, discord.ui.View | None]:
-    """An Answer as a message: the quote embed (or "not found") and its buttons."""
-    return rendering.answer_embed(answer), make_view(rendering.answer_buttons(answer))
-
-
-def answer_kwargs(answer: Answer) -> dict[str, Any]:
-    """Keyword arguments for send/reply/followup that show an Answer."""
-    embed, view = render_answer(answer)
-    kwargs: dict[str, Any] = {"embed": embed}
-    if view is not None:
-        kwargs["view"] = view
-    return kwargs
-
-
-class OtherMatchesButton(HistButton, template=rendering.OTHERS_TEMPLATE):
+class OtherMatchesButton(HistButton, template=OTHERS_TEMPLATE):
     """An answer's other matches, privately (re-running the question for their quotes)."""
 
     kind = "others"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        refs = rendering.unpack_refs(fields["refs"])
-        embeds = interaction.message.embeds if interaction.message else []
-        question = rendering.question_from_title(embeds[0].title if embeds else "")
+        refs = unpack_refs(fields["refs"])
+        shown = interaction.message.embeds if interaction.message else []
+        question = question_from_title(shown[0].title if shown else "")
 
         async def work() -> tuple[list[Passage], dict[str, Hit]]:
-            passages = [await bot.passage(ref) for ref in refs]
+            passages = [await bot.searcher.passage(ref) for ref in refs]
             hits: dict[str, Hit] = {}
             if question:
                 with contextlib.suppress(QueryError):
-                    hits = {h.ref: h for h in await bot.search(question, 25)}
+                    hits = {h.ref: h for h in await bot.searcher.search(question, 25)}
             return passages, hits
 
-        passages, hits = await bot.compute(interaction, work(), ephemeral=True)
-        embed = rendering.others_embed(question, passages, hits)
-        specs = [
-            rendering.ButtonSpec("full", f"Open {rendering.short(p.ref)}", rendering.full_id(p.ref))
-            for p in passages[:5]
-        ]
-        await bot.send(interaction, embed=embed, view=make_view(specs), ephemeral=True)
+        passages, hits = await bot.replies.compute(interaction, work(), ephemeral=True)
+        specs = [ButtonSpec("full", f"Open {short(p.ref)}", full_id(p.ref)) for p in passages[:5]]
+        await bot.replies.send(
+            interaction,
+            embed=others_embed(question, passages, hits),
+            view=make_view(specs),
+            ephemeral=True,
+        )
 
 
 class Ask(commands.Cog):
@@ -77,17 +67,41 @@ class Ask(commands.Cog):
         question="Your question about the texts, e.g. who succeeded Dzerzhinsky?",
         private="Only you see the answer (default: everyone in the channel)",
     )
-    @cooldown("ask")
     async def ask(
         self,
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, MAX_QUERY_CHARS],
         private: bool = False,
     ) -> None:
-        answer = await self.bot.compute(interaction, self.bot.ask(question), ephemeral=private)
-        await self.bot.before_answer(interaction, question, answer)
-        await self.bot.send(interaction, ephemeral=private, **answer_kwargs(answer))
+        bot = self.bot
+        with bot.cooldowns.spend("ask", interaction.user.id):
+            answer = await bot.replies.compute(
+                interaction, bot.searcher.answer(question), ephemeral=private
+            )
+        if not private and isinstance(interaction.channel, discord.Thread):
+            await self.record_in_session(interaction, interaction.channel, answer)
+        await bot.replies.send(interaction, ephemeral=private, **answer_message(answer))
+
+    async def record_in_session(
+        self, interaction: discord.Interaction, thread: discord.Thread, answer: Answer
+    ) -> None:
+        """Record the answer in the study session running in this thread, if there is one.
+        (A private answer stays private: it is not recorded.)"""
+        store = self.bot.store
+        session = await session_in_thread(store, thread.id)
+        if session is None:
+            return
+        with contextlib.suppress(SessionClosed):
+            await record_answer(
+                store,
+                session.id,
+                user_id=interaction.user.id,
+                user_name=interaction.user.display_name,
+                answer=answer,
+                via="ask",
+            )
 
 
 async def setup(bot: HistBot) -> None:
     await bot.add_cog(Ask(bot))
+    bot.add_dynamic_items(OtherMatchesButton)

@@ -7,7 +7,7 @@ him?" after an answer about Yagoda is about Yagoda.
 Without the message-content intent Discord still sends the content of DMs and of messages
 that mention the bot (a reply that pings the bot counts), so those work either way; a reply
 with the ping switched off arrives empty and is ignored unless `settings.message_content`.
-Messages an extension claims (`HistBot.message_claims`) are left to that extension.
+A question in a study session's thread is the session's: the study extension answers it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,18 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
-from bot.app import GENERIC_ERROR
-from bot.exts.ask import answer_kwargs
+from bot.inputs import is_question, ref_from_embed, strip_bot_mentions
+from bot.rendering.embeds import help_embed
+from bot.rendering.text import GENERIC_ERROR, error_text
+from bot.storage import session_in_thread
+from bot.ui import answer_message
 from knowledge import KnowledgeError
 
 if TYPE_CHECKING:
-    from bot.app import HistBot
+    from bot.bot import HistBot
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +41,6 @@ class Mentions(commands.Cog):
     def __init__(self, bot: HistBot) -> None:
         self.bot = bot
 
-    async def replied_to(self, message: discord.Message) -> discord.Message | None:
-        """The message this one replies to, if it is one of the bot's."""
-        reference = message.reference
-        if reference is None or reference.message_id is None:
-            return None
-        resolved = reference.resolved
-        if not isinstance(resolved, discord.Message):
-            cached = reference.cached_message
-            resolved = cached
-        if resolved is None:
-            try:
-                resolved = await message.channel.fetch_message(reference.message_id)
-            except discord.HTTPException:
-                return None
-        if self.bot.user is None or resolved.author.id != self.bot.user.id:
-            return None
-        return resolved
-
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         me = self.bot.user
@@ -68,58 +53,85 @@ class Mentions(commands.Cog):
         replied = await self.replied_to(message) if message.reference else None
         if not (is_dm or mentioned or replied):
             return
-        if await self.bot.is_claimed(message):
+        question = strip_bot_mentions(message.content, me.id)
+        if await self.in_study_session(message, question):
             return
         try:
-            await self.answer(message, replied, explicit=is_dm or mentioned)
+            await self.answer(message, question, replied, explicit=is_dm or mentioned)
         except Exception:
             log.exception(
                 "error answering message %s in channel %s", message.id, message.channel.id
             )
             try:
-                await message.reply(GENERIC_ERROR, mention_author=False)
+                await self.bot.replies.reply(message, content=GENERIC_ERROR)
             except discord.HTTPException:
                 log.warning("could not tell the user about an error", exc_info=True)
 
+    async def replied_to(self, message: discord.Message) -> discord.Message | None:
+        """The message this one replies to, if it is one of the bot's."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return None
+        resolved = reference.resolved
+        if not isinstance(resolved, discord.Message):
+            resolved = reference.cached_message
+        if resolved is None:
+            try:
+                resolved = await message.channel.fetch_message(reference.message_id)
+            except discord.HTTPException:
+                return None
+        if self.bot.user is None or resolved.author.id != self.bot.user.id:
+            return None
+        return resolved
+
+    async def in_study_session(self, message: discord.Message, question: str) -> bool:
+        """Is this a question in a study session's thread (which the session answers)?
+        Only threads can hold a session, so other messages never touch session storage."""
+        if not is_question(question) or not isinstance(message.channel, discord.Thread):
+            return False
+        return await session_in_thread(self.bot.store, message.channel.id) is not None
+
     async def answer(
-        self, message: discord.Message, replied: discord.Message | None, *, explicit: bool
+        self,
+        message: discord.Message,
+        question: str,
+        replied: discord.Message | None,
+        *,
+        explicit: bool,
     ) -> None:
-        me = self.bot.user
-        assert me is not None
-        question = rendering.strip_bot_mentions(message.content, me.id)
+        bot = self.bot
         if not question:
-            if explicit:
-                await message.reply(HINT.format(name=me.display_name), mention_author=False)
+            if explicit and bot.user is not None:
+                await bot.replies.reply(message, content=HINT.format(name=bot.user.display_name))
             return
         if question.lower().strip("!?. ") in ("help", "/help"):
-            embed = rendering.help_embed(self.bot.library.passages)
-            await message.reply(embed=embed, mention_author=False)
+            await bot.replies.reply(message, embed=help_embed(bot.searcher.library.passages))
             return
-        retry = self.bot.cooldowns.hit("ask", message.author.id, self.bot.cooldown_seconds("ask"))
-        if retry > 0:
-            await message.reply(
-                f"Easy there — you can ask again in {max(retry, 1):.0f}s.", mention_author=False
-            )
-            return
-        context = ""
-        earlier = (
-            rendering.ref_from_embed(replied.embeds[0]) if replied and replied.embeds else None
-        )
-        if earlier:
-            try:
-                context = (await self.bot.passage(earlier)).text
-            except KnowledgeError:
-                context = ""
+        earlier = ref_from_embed(replied.embeds[0]) if replied and replied.embeds else None
         try:
-            answer = await self.bot.ask(question, context=context)
+            with bot.cooldowns.spend("ask", message.author.id):
+                context = await self.context_of(earlier)
+                answer = await bot.searcher.answer(question, context=context)
+        except app_commands.CommandOnCooldown as cooldown:
+            wait = f"{max(cooldown.retry_after, 1):.0f}s"
+            await bot.replies.reply(message, content=f"Easy there — you can ask again in {wait}.")
+            return
         except KnowledgeError as error:
-            self.bot.cooldowns.reset("ask", message.author.id)
-            text = rendering.error_text(str(error))
+            text = error_text(str(error))
             if earlier:
                 text += "\nIn a follow-up, name the person or event you mean."
-            await message.reply(text, mention_author=False)
+            await bot.replies.reply(message, content=text)
             return
-        await message.reply(mention_author=False, **answer_kwargs(answer))
+        await bot.replies.reply(message, **answer_message(answer))
+
+    async def context_of(self, ref: str | None) -> str:
+        """The text of the passage an earlier answer quoted ("" if there is none)."""
+        if not ref:
+            return ""
+        try:
+            return (await self.bot.searcher.passage(ref)).text
+        except KnowledgeError:
+            return ""
 
 
 async def setup(bot: HistBot) -> None:

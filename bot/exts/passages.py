@@ -3,35 +3,47 @@ passage buttons every answer uses ("Full passage", "Context", previous/next para
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import random
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
-from bot.exts import HistButton, make_view
+from bot.rendering.buttons import (
+    CONTEXT_TEMPLATE,
+    FULL_TEMPLATE,
+    NAV_TEMPLATE,
+    OFF_TEMPLATE,
+    ButtonSpec,
+    context_buttons,
+    context_id,
+    passage_buttons,
+)
+from bot.rendering.embeds import (
+    context_embed,
+    help_embed,
+    passage_embed,
+    random_embed,
+    sources_embeds,
+)
+from bot.ui import HistButton, make_view, ref_autocomplete
 
 if TYPE_CHECKING:
-    from bot.app import HistBot
+    from bot.bot import HistBot
 
 log = logging.getLogger(__name__)
-
-
-# -- showing a passage --------------------------------------------------------------------------
 
 
 async def passage_message(
     bot: HistBot, ref: str, page: int = 0
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """A passage page as embed + previous/next buttons (raises UnknownReference)."""
-    passage, previous, following = await bot.around(ref)
-    embed, pages = rendering.passage_embed(passage, page)
+    passage, previous, following = await bot.searcher.around(ref)
+    embed, pages = passage_embed(passage, page)
     page = min(max(page, 0), pages - 1)
-    specs = rendering.passage_buttons(passage, page, pages, previous, following)
-    return embed, make_view(specs)
+    return embed, make_view(passage_buttons(passage, page, pages, previous, following))
 
 
 def may_edit(interaction: discord.Interaction) -> bool:
@@ -45,67 +57,58 @@ def may_edit(interaction: discord.Interaction) -> bool:
     return meta is not None and meta.user.id == interaction.user.id
 
 
-class FullPassageButton(HistButton, template=rendering.FULL_TEMPLATE):
+class FullPassageButton(HistButton, template=FULL_TEMPLATE):
     """Open a passage in a private message (from an answer, a search, a prompt)."""
 
     kind = "full"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        ref, page = fields["ref"], int(fields["page"])
-        embed, view = await passage_message(bot, ref, page)
-        await bot.send(interaction, embed=embed, view=view, ephemeral=True)
+        embed, view = await passage_message(bot, fields["ref"], int(fields["page"]))
+        await bot.replies.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
-class NavButton(HistButton, template=rendering.NAV_TEMPLATE):
+class NavButton(HistButton, template=NAV_TEMPLATE):
     """Go to a passage (page): in place for the message's owner, else privately."""
 
     kind = "nav"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        ref, page = fields["ref"], int(fields["page"])
-        embed, view = await passage_message(bot, ref, page)
+        embed, view = await passage_message(bot, fields["ref"], int(fields["page"]))
         if may_edit(interaction):
-            await interaction.response.edit_message(embed=embed, view=view)
+            await bot.replies.update(interaction, embed=embed, view=view)
         else:
-            await bot.send(interaction, embed=embed, view=view, ephemeral=True)
+            await bot.replies.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
-class ContextButton(HistButton, template=rendering.CONTEXT_TEMPLATE):
+class ContextButton(HistButton, template=CONTEXT_TEMPLATE):
     """The paragraph before and after a passage, privately."""
 
     kind = "context"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        passage, previous, following = await bot.around(fields["ref"])
-        embed = rendering.context_embed(passage, previous, following)
-        view = make_view(rendering.context_buttons(passage, previous, following))
-        await bot.send(interaction, embed=embed, view=view, ephemeral=True)
-
-
-# -- autocomplete -------------------------------------------------------------------------------
-
-
-async def ref_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    bot: HistBot = interaction.client  # type: ignore[assignment]
-    try:
-        pairs = await asyncio.wait_for(
-            bot.run_blocking(bot.library.complete, current[:100], rendering.CHOICES_LIMIT),
-            bot.autocomplete_timeout,
+        passage, previous, following = await bot.searcher.around(fields["ref"])
+        await bot.replies.send(
+            interaction,
+            embed=context_embed(passage, previous, following),
+            view=make_view(context_buttons(passage, previous, following)),
+            ephemeral=True,
         )
-    except Exception:
-        log.warning("autocomplete failed for %r", current, exc_info=True)
-        return []
-    return [app_commands.Choice(name=n, value=v) for n, v in rendering.choices(pairs)]
 
 
-# -- commands -----------------------------------------------------------------------------------
+class DisabledButton(HistButton, template=OFF_TEMPLATE):
+    """A greyed-out placeholder (e.g. "Next" at the end of a text); clicks do nothing."""
+
+    kind = "off"
+
+    async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
+        await bot.replies.acknowledge(interaction)
 
 
 class Passages(commands.Cog):
     def __init__(self, bot: HistBot) -> None:
         self.bot = bot
+        self.rng = random.Random()
+        """Picks /random's passage."""
 
     @app_commands.command(name="passage", description="Read a passage by its reference.")
     @app_commands.describe(
@@ -116,31 +119,33 @@ class Passages(commands.Cog):
         self, interaction: discord.Interaction, ref: app_commands.Range[str, 1, 100]
     ) -> None:
         embed, view = await passage_message(self.bot, ref)
-        await self.bot.send(interaction, embed=embed, view=view)
+        await self.bot.replies.send(interaction, embed=embed, view=view)
 
     @app_commands.command(name="sources", description="The texts I answer from, with sections.")
     async def sources(self, interaction: discord.Interaction) -> None:
-        library = self.bot.library
-        sections = await self.bot.run_blocking(library.sections)
-        embeds = rendering.sources_embeds(library.sources, sections)
-        await self.bot.send(interaction, embeds=embeds)
+        searcher = self.bot.searcher
+        sections = await searcher.run(searcher.library.sections)
+        embeds = sources_embeds(searcher.library.sources, sections)
+        await self.bot.replies.send(interaction, embeds=embeds)
 
     @app_commands.command(name="random", description="A random passage to discuss.")
     async def random(self, interaction: discord.Interaction) -> None:
-        passage = await self.bot.run_blocking(self.bot.library.random_passage, self.bot.rng)
-        _, previous, following = await self.bot.around(passage.ref)
-        embed, pages = rendering.random_embed(passage)
+        searcher = self.bot.searcher
+        passage = await searcher.run(searcher.library.random_passage, self.rng)
+        _, previous, following = await searcher.around(passage.ref)
+        embed, pages = random_embed(passage)
         specs = [
-            rendering.ButtonSpec("context", "Context", rendering.context_id(passage.ref)),
-            *rendering.passage_buttons(passage, 0, pages, previous, following),
+            ButtonSpec("context", "Context", context_id(passage.ref)),
+            *passage_buttons(passage, 0, pages, previous, following),
         ]
-        await self.bot.send(interaction, embed=embed, view=make_view(specs))
+        await self.bot.replies.send(interaction, embed=embed, view=make_view(specs))
 
     @app_commands.command(name="help", description="What I do and how to cite my answers.")
     async def help(self, interaction: discord.Interaction) -> None:
-        embed = rendering.help_embed(self.bot.library.passages)
-        await self.bot.send(interaction, embed=embed, ephemeral=True)
+        embed = help_embed(self.bot.searcher.library.passages)
+        await self.bot.replies.send(interaction, embed=embed, ephemeral=True)
 
 
 async def setup(bot: HistBot) -> None:
     await bot.add_cog(Passages(bot))
+    bot.add_dynamic_items(FullPassageButton, NavButton, ContextButton, DisabledButton)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
@@ -10,32 +9,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import rendering
-from bot.app import cooldown
-from bot.exts import HistButton
+from bot.inputs import search_query
+from bot.rendering.buttons import PAGE_TEMPLATE, page_buttons
+from bot.rendering.embeds import search_embed, search_pages
+from bot.ui import HistButton
 from knowledge import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
-    from bot.app import HistBot
+    from bot.bot import HistBot
 
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 25
-
-
-def page_buttons(owner_id: int, page: int, pages: int) -> list[PageButton]:
-    return [
-        PageButton(
-            rendering.page_id(owner_id, max(page - 1, 0), "prev"),
-            label="◀ Previous",
-            disabled=page <= 0,
-        ),
-        PageButton(
-            rendering.page_id(owner_id, min(page + 1, pages - 1), "next"),
-            label="Next ▶",
-            disabled=page >= pages - 1,
-        ),
-    ]
+VIEW_TIMEOUT = 180.0
+"""Seconds a /search message keeps live page buttons after its last page turn."""
 
 
 class SearchView(discord.ui.View):
@@ -55,8 +42,8 @@ class SearchView(discord.ui.View):
         super().__init__(timeout=timeout)
         self.interaction = interaction
         self.message_id: int | None = None
-        for button in page_buttons(interaction.user.id, page, pages):
-            self.add_item(button)
+        for spec in page_buttons(interaction.user.id, page, pages):
+            self.add_item(PageButton(spec.custom_id, spec.label, disabled=spec.disabled))
 
     def attach(self, message_id: int) -> None:
         """Count down for this message, instead of the view it had before."""
@@ -81,68 +68,64 @@ class SearchView(discord.ui.View):
             log.debug("could not disable search buttons", exc_info=True)
 
 
-class PageButton(HistButton, template=rendering.PAGE_TEMPLATE):
+class PageButton(HistButton, template=PAGE_TEMPLATE):
     """Previous/Next of a /search message: only the person who searched may turn pages."""
 
     kind = "page"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
         if interaction.user.id != int(fields["owner"]):
-            await bot.send_private(
+            await bot.replies.send_private(
                 interaction,
                 "Only the person who searched can turn these pages — run `/search` yourself.",
             )
             return
         message = interaction.message
-        query = rendering.search_query(message.embeds[0]) if message and message.embeds else None
+        query = search_query(message.embeds[0]) if message and message.embeds else None
         if message is None or not query:
-            await bot.send_private(interaction, "These results have expired: run `/search` again.")
+            await bot.replies.send_private(
+                interaction, "These results have expired: run `/search` again."
+            )
             return
-        search = asyncio.ensure_future(bot.search(query, SEARCH_LIMIT))
-        if bot.searcher is not None and bot.searcher.busy:
-            await interaction.response.defer()  # acknowledged now, the page follows
-        done, _ = await asyncio.wait({search}, timeout=bot.defer_after)
-        if not done and not interaction.response.is_done():
-            await interaction.response.defer()
-        hits = await search
-        pages = rendering.search_pages(hits)
+        search = bot.searcher.search(query, SEARCH_LIMIT)
+        hits = await bot.replies.compute(interaction, search, update=True)
+        pages = search_pages(hits)
         page = min(int(fields["page"]), pages - 1)
-        view = SearchView(interaction, page, pages, bot.view_timeout)
+        cog = bot.get_cog(Search.__cog_name__)
+        timeout = cog.view_timeout if isinstance(cog, Search) else VIEW_TIMEOUT
+        view = SearchView(interaction, page, pages, timeout)
         view.attach(message.id)
-        embed = rendering.search_embed(query, hits, page)
-        if interaction.response.is_done():
-            await interaction.edit_original_response(embed=embed, view=view)
-        else:
-            await interaction.response.edit_message(embed=embed, view=view)
+        await bot.replies.update(interaction, embed=search_embed(query, hits, page), view=view)
 
 
 class Search(commands.Cog):
     def __init__(self, bot: HistBot) -> None:
         self.bot = bot
+        self.view_timeout = VIEW_TIMEOUT
 
     @app_commands.command(name="search", description="Every passage that matches, ranked.")
     @app_commands.describe(query="Words or a name to look for, e.g. Yagoda or “show trials”")
-    @cooldown("search")
     async def search(
         self,
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
-        hits = await self.bot.compute(interaction, self.bot.search(query, SEARCH_LIMIT))
+        bot = self.bot
+        with bot.cooldowns.spend("search", interaction.user.id):
+            hits = await bot.replies.compute(interaction, bot.searcher.search(query, SEARCH_LIMIT))
+        embed = search_embed(query, hits, 0)
         if not hits:
-            await self.bot.send(
-                interaction, embed=rendering.search_embed(query, [], 0), ephemeral=True
-            )
+            await bot.replies.send(interaction, embed=embed, ephemeral=True)
             return
-        embed = rendering.search_embed(query, hits, 0)
-        pages = rendering.search_pages(hits)
+        pages = search_pages(hits)
         if pages == 1:
-            await self.bot.send(interaction, embed=embed)
+            await bot.replies.send(interaction, embed=embed)
             return
-        view = SearchView(interaction, 0, pages, self.bot.view_timeout)
-        await self.bot.send(interaction, embed=embed, view=view)
+        view = SearchView(interaction, 0, pages, self.view_timeout)
+        await bot.replies.send(interaction, embed=embed, view=view)
         view.attach((await interaction.original_response()).id)
 
 
 async def setup(bot: HistBot) -> None:
     await bot.add_cog(Search(bot))
+    bot.add_dynamic_items(PageButton)

@@ -1,0 +1,113 @@
+"""Starting histbot: logging, the dependencies the bot is given, and the connection.
+
+    run_bot(settings, library)         `histbot run`: the bot, until it is stopped
+    sync_commands(settings, library)   `histbot sync`: register the slash commands and exit
+
+The library is loaded by the caller (so unreadable texts fail with one line before anything
+else starts); the search workers and the session store are started here, before logging in
+to Discord, and passed into `HistBot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import discord
+import yarl
+
+from bot.bot import HistBot
+from bot.searching import Searcher
+from bot.settings import DISCORD_API_V10, Settings
+from bot.storage import SqliteSessionStore
+from knowledge import Library
+
+
+class _WithoutVoiceWarnings(logging.Filter):
+    """histbot has no voice: discord.py's warnings about voice libraries are only noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at `level`; discord.py's own logs at INFO at most (never the token)."""
+    root = logging.getLogger()
+    if not any(getattr(h, "histbot", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.histbot = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(getattr(logging, level, logging.INFO))
+    logging.getLogger("discord").setLevel(max(logging.INFO, getattr(logging, level, 20)))
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    client_log = logging.getLogger("discord.client")
+    if not any(isinstance(f, _WithoutVoiceWarnings) for f in client_log.filters):
+        client_log.addFilter(_WithoutVoiceWarnings())
+
+
+@contextlib.asynccontextmanager
+async def histbot(
+    settings: Settings,
+    library: Library,
+    *,
+    processes: bool = True,
+    sync_on_start: bool | None = None,
+) -> AsyncIterator[HistBot]:
+    """A HistBot with its search workers started and its session store open; all of them
+    closed on the way out. `processes=False` answers on threads whatever the settings say."""
+    searcher = (
+        Searcher.for_settings(library, settings)
+        if processes
+        else Searcher.on_threads(library, settings.search_workers)
+    )
+    async with searcher, SqliteSessionStore(settings.database_path) as store:
+        bot = HistBot(settings, searcher=searcher, store=store, sync_on_start=sync_on_start)
+        async with bot:
+            yield bot
+
+
+async def log_in(bot: HistBot, settings: Settings) -> None:
+    """Log in to the REST API at `discord_api_base` (every route, webhooks and interaction
+    callbacks included, is built on discord.py's Route.BASE)."""
+    base = settings.discord_api_base.rstrip("/")
+    discord.http.Route.BASE = base
+    await bot.login(_token(settings))
+    if base != DISCORD_API_V10:
+        # discord.py connects to Discord's gateway address without asking REST for it;
+        # behind another API base (a proxy, a stand-in), ask it where the gateway is.
+        _, url, _ = await bot.http.get_bot_gateway()
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+
+def _token(settings: Settings) -> str:
+    if settings.discord_token is None:
+        raise RuntimeError("no Discord token configured (DISCORD_TOKEN)")
+    return settings.discord_token.get_secret_value()
+
+
+def run_bot(settings: Settings, library: Library) -> None:
+    """Run the bot until it is stopped (Ctrl+C)."""
+    setup_logging(settings.log_level)
+
+    async def main() -> None:
+        async with histbot(settings, library) as bot:
+            await log_in(bot, settings)
+            await bot.connect()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def sync_commands(settings: Settings, library: Library) -> None:
+    """Register the slash commands (dev guilds or global) and exit, without connecting."""
+    setup_logging(settings.log_level)
+
+    async def main() -> None:
+        async with histbot(settings, library, processes=False, sync_on_start=False) as bot:
+            await log_in(bot, settings)  # loads the extensions, and so the commands
+            await bot.sync_app_commands()
+
+    asyncio.run(main())

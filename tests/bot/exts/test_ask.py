@@ -1,0 +1,148 @@
+"""/ask end to end: the quote, its citation and buttons, as the channel sees them; the
+"not found" answer; questions that cannot be asked."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.bot import HistBot
+from bot.rendering.text import GENERIC_ERROR
+from knowledge import Library
+from standin import Discord
+from tests.bot.helpers import EPHEMERAL, StartBot, assert_silent, fields
+
+
+async def test_ask_answers_with_quote_citation_and_buttons(
+    standin: Discord,
+    bot: HistBot,
+) -> None:
+    reply = await standin.slash("ask", question="who was Yagoda?")
+    assert reply.ack_type == 4 and not reply.ephemeral
+    embed = reply.embeds[0]
+    assert embed["title"] == "who was Yagoda?"
+    assert embed["description"].startswith("> ")
+    assert "**Yagoda**" in embed["description"]
+    info = fields(reply)
+    assert info["Citation"].startswith("From Guardians to Executioners, section ")
+    assert ", paragraph " in info["Citation"]
+    assert "/passage ref:guardians:" in info["Reference"]
+    assert "ref guardians:" in embed["footer"]["text"]
+    assert reply.button_labels == ["Full passage", "Context", "Other matches"]
+    assert_silent(reply)
+    standin.assert_healthy()
+
+
+async def test_ask_privately(standin: Discord, bot: HistBot) -> None:
+    reply = await standin.slash("ask", question="who was Yagoda?", private=True)
+    assert reply.ephemeral and reply.flags & EPHEMERAL
+    assert "Yagoda" in reply.embeds[0]["description"]
+
+
+async def test_everyone_in_a_question_pings_nobody(standin: Discord, bot: HistBot) -> None:
+    role = f"<@&{standin.moderator_role_id}>"
+    question = f"@everyone @here {role} {standin.bob.mention} who was Yagoda?"
+    reply = await standin.slash("ask", question=question)
+    assert_silent(reply)
+    text = reply.text
+    assert "@everyone" not in text and "@here" not in text
+    assert role not in text and standin.bob.mention not in text
+    assert "who was Yagoda?" in text
+
+
+async def test_mentions_in_a_question_are_not_searched_for(
+    standin: Discord,
+    bot: HistBot,
+) -> None:
+    reply = await standin.slash("ask", question="@everyone <@&42> who was Yagoda?")
+    assert "Yagoda" in reply.embeds[0]["description"]
+    assert not reply.embeds[0]["description"].startswith("Not in the sources")
+    assert_silent(reply)
+
+
+async def test_quotations_cite_whom_they_quote(standin: Discord, bot: HistBot) -> None:
+    reply = await standin.slash("ask", question="what did Khrushchev say about Beria?")
+    assert "quoting Khrushchev" in fields(reply)["Citation"]
+
+
+async def test_full_passage_context_and_other_matches(
+    standin: Discord,
+    bot: HistBot,
+    library: Library,
+) -> None:
+    answer = await standin.slash("ask", question="who was Yagoda?")
+    ref = answer.embeds[0]["footer"]["text"].split("ref ")[1].split(" ")[0]
+    passage = library.passage(ref)
+
+    full = await standin.click(answer, "Full passage", user=standin.bob)
+    assert full.ephemeral
+    assert full.embeds[0]["title"] == passage.section_title
+    assert passage.text[:40] in full.embeds[0]["description"]
+    assert fields(full)["Citation"] == passage.citation
+    previous, following = library.previous(ref), library.next(ref)
+    assert full.button_labels == [f"◀ {previous.short_ref}", f"{following.short_ref} ▶"]
+
+    # Paging inside one's own private copy edits it in place.
+    moved = await standin.click(full, f"{following.short_ref} ▶", user=standin.bob)
+    assert moved.ack_type == 7
+    assert f"ref {following.ref}" in moved.embeds[0]["footer"]["text"]
+
+    context = await standin.click(answer, "Context")
+    assert context.ephemeral
+    text = context.embeds[0]["description"]
+    assert f"`{previous.ref}`" in text and f"`{ref}`" in text and f"`{following.ref}`" in text
+    assert text.index("**Before**") < text.index("**This passage**") < text.index("**After**")
+
+    others = await standin.click(answer, "Other matches")
+    assert others.ephemeral
+    assert others.embeds[0]["title"].startswith("Other matches")
+    assert "**1.**" in others.embeds[0]["description"]
+    assert ref not in [b["label"].removeprefix("Open ") for b in others.buttons]
+    assert others.button_labels and all(b.startswith("Open ") for b in others.button_labels)
+    standin.assert_healthy()
+
+
+async def test_not_answered_offers_closest_places(standin: Discord, bot: HistBot) -> None:
+    reply = await standin.slash("ask", question="when did Stalin invade Poland?")
+    embed = reply.embeds[0]
+    assert embed["title"] == "Not found in the texts"
+    assert "not an answer" in embed["description"]
+    assert "Closest sections" in fields(reply)
+    assert "Closest passages (not answers)" in fields(reply)
+    assert "Full passage" not in reply.button_labels
+    assert reply.button_labels and all(b.startswith("Open ") for b in reply.button_labels)
+    opened = await standin.click(reply, reply.button_labels[0])
+    assert opened.ephemeral and "ref guardians:" in opened.embeds[0]["footer"]["text"]
+
+
+async def test_texts_that_never_mention_it(standin: Discord, bot: HistBot) -> None:
+    reply = await standin.slash("ask", question="What did Napoleon say at Waterloo?")
+    assert reply.embeds[0]["title"] == "Not found in the texts"
+    assert "Napoleon" in reply.embeds[0]["description"]
+
+
+async def test_unusable_question_is_answered_privately(
+    standin: Discord,
+    bot: HistBot,
+) -> None:
+    reply = await standin.slash("ask", question="what was it?")
+    assert reply.ephemeral
+    assert reply.content.startswith("The question has only common words")
+    assert [m for m in standin.bot_messages(standin.channel) if not m.ephemeral] == []
+
+
+async def test_ask_outside_threads_never_touches_session_storage(
+    standin: Discord, start_bot: StartBot
+) -> None:
+    """Only a thread can hold a study session: with the sessions table gone (a broken
+    database), questions in channels and DMs are still answered."""
+    bot = await start_bot(message_content=True)
+    with sqlite3.connect(bot.settings.database_path) as db:
+        db.execute("DROP TABLE sessions")
+    reply = await standin.slash("ask", question="who was Yagoda?")
+    assert "**Yagoda**" in reply.embeds[0]["description"]
+    dm = await standin.slash("ask", question="who was Beria?", channel=standin.dm(standin.alice))
+    assert dm.embeds and not dm.ephemeral
+    (mention,) = await standin.say("who was Kirov?", mention_bot=True)
+    assert "Leningrad" in mention.embeds[0]["description"]
+    broken = await standin.slash("study quiz", channel=standin.channel)
+    assert broken.ephemeral and broken.content == GENERIC_ERROR
