@@ -9,6 +9,7 @@ Everything here is synchronous and CPU-bound; callers on an event loop run it of
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import re
@@ -20,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.answering import abstention_reason, confidence, quote, rank
 from knowledge.bm25 import BM25Params
-from knowledge.errors import QueryError, UnknownReference
+from knowledge.errors import QueryError, SourceError, UnknownReference
 from knowledge.index import SearchIndex, content_key, load_or_build
 from knowledge.model import AnsweringModel
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
@@ -70,14 +71,30 @@ class Library:
 
         Raises SourceError (one-line message) for a missing folder, manifest or text.
         """
+        sources = read_manifest(Path(sources_dir))
+        return cls.from_texts(
+            [(source, read_text(source)) for source in sources], cache_dir, params, model
+        )
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Sequence[tuple[Source, str]],
+        cache_dir: Path | None = None,
+        params: BM25Params | None = None,
+        model: AnsweringModel | None = None,
+    ) -> Library:
+        """A library of texts already read (a manifest's, a server's uploads, or both); the
+        index is cached under a key of every source's description and text."""
         started = time.perf_counter()
         params = params or BM25Params()
-        sources = read_manifest(Path(sources_dir))
-        texts = [read_text(source) for source in sources]
-        manifest_bytes = (Path(sources_dir) / "sources.toml").read_bytes()
-        key = content_key([manifest_bytes, *(t.encode() for t in texts)], params)
+        sources = [source for source, _ in texts]
+        if len({s.id for s in sources}) != len(sources):
+            raise SourceError("two texts of the library have the same id")
+        described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s in sources]
+        key = content_key([*described, *(text.encode() for _, text in texts)], params)
         passages, index = load_or_build(
-            cache_dir, key, lambda: cut_passages(sources, texts), params
+            cache_dir, key, lambda: cut_passages(sources, [text for _, text in texts]), params
         )
         log.info(
             "library ready: %d sources, %d passages in %.0f ms",
