@@ -58,7 +58,7 @@ REGULARISATION = 1.0
 """scikit-learn's C: the fits are small and well conditioned; 0.1-10 gave the same figures."""
 REGULARISATION_CHOICE = 0.01
 """L2 penalty of the conditional logits (on standardised features)."""
-WRONG_COST = 2.0
+WRONG_COST = 0.5
 """A wrong quote costs as much as this many right ones: answer when p(right) > c / (1 + c)
 on the fitted part — the curve's point where answering one more question gains nothing."""
 
