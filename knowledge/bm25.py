@@ -77,6 +77,7 @@ class BM25Index:
         self._doc_ids = arrays["doc_ids"]
         self._tf = arrays["tf"]
         self._weights = arrays["weights"]
+        self._median_idf: float | None = None
         self._terms = SortedStrings(
             arrays["vocabulary"], arrays["vocabulary_offsets"], arrays["vocabulary_prefixes"]
         )
@@ -185,6 +186,15 @@ class BM25Index:
         """rank-bm25's BM25Plus idf, log((N + 1) / df); None for a term no document holds."""
         df = self.doc_freq(term)
         return math.log((self.size + 1) / df) if df else None
+
+    def median_idf(self) -> float:
+        """The median idf over the vocabulary (0 for an empty index)."""
+        if self._median_idf is None:
+            doc_freq = np.diff(self._indptr)
+            self._median_idf = (
+                float(np.median(np.log((self.size + 1) / doc_freq))) if len(doc_freq) else 0.0
+            )
+        return self._median_idf
 
     def postings(self, term: str) -> np.ndarray:
         """Ids of the documents holding the term, ascending."""

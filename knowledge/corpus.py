@@ -60,6 +60,7 @@ class PassageWords:
     sentence_chars: np.ndarray  # (start, end) character span of each sentence in the text
     sentence_flags: np.ndarray  # knowledge.text.sentence_flags per sentence
     headings: np.ndarray  # word ids of headings, speaker and attribution
+    first_sentence: int  # the library-wide number of its first sentence
 
 
 class Corpus:
@@ -105,7 +106,17 @@ class Corpus:
             sentence_chars=np.asarray(a["sentence_chars"][s0:s1]),
             sentence_flags=np.asarray(a["sentence_flags"][s0:s1]),
             headings=np.asarray(a["heading_tokens"][h0:h1]),
+            first_sentence=s0,
         )
+
+    @property
+    def sentence_count(self) -> int:
+        return len(self._a["sentence_flags"])
+
+    def sentence_spans(self, index: int) -> np.ndarray:
+        """(start, end) of each sentence of passage `index` in its text."""
+        ps = self._a["passage_sentences"]
+        return np.asarray(self._a["sentence_chars"][int(ps[index]) : int(ps[index + 1])])
 
     # -- building and storing ---------------------------------------------------------------
 

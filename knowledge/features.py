@@ -40,6 +40,11 @@ PASSAGE_FEATURES = (
     "source_share",  # the passage's source's share of all candidates' BM25 score
     "length",  # log of the passage's words
 )
+SEMANTIC_PASSAGE_FEATURES = (
+    *PASSAGE_FEATURES,
+    "semantic",  # cosine of the question and the passage's closest sentence
+    "semantic_gap",  # ... less the best candidate's
+)
 SENTENCE_FEATURES = (
     "coverage",
     "coverage_relative",  # / the passage's best sentence's
@@ -54,6 +59,40 @@ SENTENCE_FEATURES = (
     "coverage_after",
     "pronoun_start",  # opens with he/she/it/they: it needs the sentence before
 )
+SEMANTIC_SENTENCE_FEATURES = (
+    *SENTENCE_FEATURES,
+    "semantic",  # cosine of the question and the sentence
+    "semantic_relative",  # ... less the passage's closest sentence's
+)
+ANSWER_FEATURES = (
+    "passage_logit",  # the passages model's score of the first candidate
+    "margin",  # ... less the second's
+    "coverage_passage",
+    "coverage_sentence",
+    "coverage_pair",
+    "run",
+    "near",
+    "type_best",
+    "names_missing",
+    "missing_passage",
+    "missing_pair",
+    "bm25_per_weight",
+    "unknown_share",  # share of the question's content words the texts lack
+    "unknown_names_share",  # ... of them written as names
+    "corrected_share",  # ... read as typos of the texts' words
+    "typed_question",  # the question asks for a date, number, person or place
+)
+SEMANTIC_ANSWER_FEATURES = (
+    *ANSWER_FEATURES,
+    "semantic",  # the first candidate's closest sentence's cosine
+    "semantic_margin",  # ... less the second candidate's
+)
+_P = {name: i for i, name in enumerate(SEMANTIC_PASSAGE_FEATURES)}
+MARGIN_CAP = 5.0
+"""Margins of the passages model's scores beyond this say nothing more (and a lone
+candidate has this margin)."""
+SEMANTIC_MARGIN_CAP = 0.1
+"""The same for the cosines of the first two candidates."""
 _PRONOUNS = ("he", "she", "it", "they", "his", "her", "its", "their", "this", "these", "him")
 
 
@@ -208,13 +247,21 @@ def _stop(tokens: np.ndarray, index: SearchIndex) -> np.ndarray:
 
 
 def describe(
-    query: Query, index: SearchIndex, doc_ids: np.ndarray, scores: np.ndarray
+    query: Query,
+    index: SearchIndex,
+    doc_ids: np.ndarray,
+    scores: np.ndarray,
+    question_vector: np.ndarray | None = None,
 ) -> list[PassageMatch]:
-    """The features of each candidate passage (BM25's order) and of its sentences."""
+    """The features of each candidate passage (BM25's order) and of its sentences; with the
+    question's vector (and the index's sentence vectors), the semantic ones too."""
     if not len(doc_ids):
         return []
     q = question_words(query, index)
-    total = float(q.weights.sum()) or 1.0
+    # A word the texts lack counts as a typical word never matched (it may be the question's
+    # own paraphrase, or what the texts never speak of: the model weighs which).
+    absent = len(query.unknown) * index.typical_idf
+    total = float(q.weights.sum()) + absent or 1.0
     best_score = float(scores[0]) or 1.0
     sources = index.corpus.passage_source[doc_ids].tolist()
     mass: dict[int, float] = {}
@@ -237,7 +284,8 @@ def describe(
         names_missing = float(np.mean(held[q.names] == 0)) if len(q.names) and len(held) else 0.0
         n = len(coverage)
         top = float(coverage.max()) if n else 0.0
-        rarest = float(q.weights.max()) if len(q.weights) else 1.0
+        rarest = max(float(q.weights.max()) if len(q.weights) else 0.0, index.typical_idf)
+        lacking_anyway = index.typical_idf if query.unknown else 0.0
         best_pair = (
             np.maximum(present[:-1], present[1:])[int(np.argmax(pair))]
             if n > 1
@@ -257,8 +305,8 @@ def describe(
                 float(typed.max()) if n else 0.0,
                 float(headings @ q.weights) / total if len(headings) else 0.0,
                 names_missing,
-                _missing(held, q.weights, rarest),
-                _missing(best_pair, q.weights, rarest),
+                max(_missing(held, q.weights, rarest), lacking_anyway / rarest),
+                max(_missing(best_pair, q.weights, rarest), lacking_anyway / rarest),
                 mass[sources[rank]] / all_mass,
                 float(np.log1p(lengths.sum())) if n else 0.0,
             ]
@@ -286,7 +334,31 @@ def describe(
             else np.zeros((0, len(SENTENCE_FEATURES)))
         )
         matches.append(PassageMatch(passage, sentences.astype(float), words))
+    if question_vector is not None and index.vectors is not None:
+        matches = _with_semantics(matches, index.vectors, question_vector)
     return matches
+
+
+def _with_semantics(
+    matches: list[PassageMatch], vectors: np.ndarray, question: np.ndarray
+) -> list[PassageMatch]:
+    cosines = []
+    for match in matches:
+        first = match.words.first_sentence
+        rows = np.asarray(vectors[first : first + len(match.sentences)], dtype=np.float32)
+        cosines.append(rows @ question)
+    best = [float(c.max()) if len(c) else 0.0 for c in cosines]
+    top = max(best)
+    return [
+        PassageMatch(
+            np.concatenate([m.features, [b, b - top]]),
+            np.column_stack([m.sentences, c, c - b])
+            if len(c)
+            else np.zeros((0, len(SEMANTIC_SENTENCE_FEATURES))),
+            m.words,
+        )
+        for m, c, b in zip(matches, cosines, best, strict=True)
+    ]
 
 
 def _missing(credits: np.ndarray, weights: np.ndarray, rarest: float) -> float:
@@ -295,3 +367,30 @@ def _missing(credits: np.ndarray, weights: np.ndarray, rarest: float) -> float:
         return 0.0
     lacking = weights[np.asarray(credits) < 1.0]
     return float(lacking.max()) / rarest if len(lacking) else 0.0
+
+
+def answer_features(query: Query, ranked: list[PassageMatch], logits: list[float]) -> np.ndarray:
+    """ANSWER_FEATURES (and the semantic ones, when the matches have them) of the first of
+    the candidates, given in the passages model's order with its scores."""
+    top = ranked[0].features
+    # With no second candidate, the margins are as wide as the fit saw them (capped).
+    margin = min(logits[0] - logits[1], MARGIN_CAP) if len(logits) > 1 else MARGIN_CAP
+    known = len(query.core)
+    asked = known + len(query.unknown)
+    row = [
+        logits[0],
+        margin,
+        *(top[_P[name]] for name in ANSWER_FEATURES[2:12]),
+        len(query.unknown) / asked if asked else 1.0,
+        len(query.unknown_names) / asked if asked else 0.0,
+        len(query.corrected) / known if known else 0.0,
+        float(query.answer_type is not None),
+    ]
+    if len(top) == len(SEMANTIC_PASSAGE_FEATURES):
+        gap = (
+            min(top[_P["semantic"]] - ranked[1].features[_P["semantic"]], SEMANTIC_MARGIN_CAP)
+            if len(ranked) > 1
+            else SEMANTIC_MARGIN_CAP
+        )
+        row += [top[_P["semantic"]], gap]
+    return np.array(row)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge import semantic
 from knowledge.bm25 import BM25Index, BM25Params, IndexCacheError
 from knowledge.corpus import Corpus, CorpusBuilder
 from knowledge.models import Passage
@@ -46,9 +47,10 @@ def headings_of(passage: Passage) -> str:
     return " ".join(part for part in parts if part)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SearchIndex:
-    """BM25 over passage texts and over their notes, and the analysed corpus."""
+    """BM25 over passage texts and over their notes, the analysed corpus, and (once made)
+    every sentence's vector."""
 
     text: BM25Index
     notes: BM25Index
@@ -56,10 +58,41 @@ class SearchIndex:
     word_terms: np.ndarray
     """Per corpus word: its row in `text`'s vocabulary, or -1 (stop words, words no passage
     body holds)."""
+    folder: Path | None = None
+    """Where it is cached (None: in memory only)."""
+    vectors: np.ndarray | None = None
+    """Per sentence of the corpus: its unit vector (knowledge.semantic), or None."""
+
+    def add_vectors(self, passages: Sequence[Passage]) -> None:
+        """Encode every sentence (minutes for a book: the caller decides when) and keep the
+        vectors, in the cache folder when there is one."""
+        sentences = (
+            passages[p].text[int(a) : int(b)]
+            for p in range(self.size)
+            for a, b in self.corpus.sentence_spans(p)
+        )
+        count = self.corpus.sentence_count
+        if self.folder is not None:
+            semantic.write_vectors(self.folder, sentences, count)
+            self.vectors = semantic.open_vectors(self.folder, count)
+        else:
+            blocks = list(semantic.encode_all(sentences, count))
+            self.vectors = np.vstack(blocks) if blocks else np.zeros((0, semantic.DIMENSIONS))
+
+    def pick_up_vectors(self) -> bool:
+        """Map vectors another process has written since this index was opened."""
+        if self.vectors is None and self.folder is not None:
+            self.vectors = semantic.open_vectors(self.folder, self.corpus.sentence_count)
+        return self.vectors is not None
 
     @property
     def size(self) -> int:
         return self.text.size
+
+    @property
+    def typical_idf(self) -> float:
+        """The median idf of the library's terms: how much a word it lacks weighs."""
+        return self.text.median_idf()
 
     def idf(self, term: str) -> float | None:
         return self.text.idf(term)
@@ -68,16 +101,21 @@ class SearchIndex:
         return self.text.term_id(term) is not None
 
     def candidates(self, weighted_terms: dict[str, float], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k passages scoring best on text and (at NOTES_WEIGHT) notes, best first."""
-        scores = self.text.scores(weighted_terms)
-        if self.notes.size:
-            scores = scores + NOTES_WEIGHT * self.notes.scores(weighted_terms)
-        k = min(k, self.size)
-        if k <= 0:
+        """The k passages holding a query term that score best on text and (at NOTES_WEIGHT)
+        notes, best first (ties: reading order)."""
+        held = [self.text.postings(t) for t in weighted_terms]
+        held += [self.notes.postings(t) for t in weighted_terms]
+        held = [ids for ids in held if len(ids)]
+        if not held or k <= 0:
             return np.empty(0, np.int64), np.empty(0)
+        doc_ids = np.unique(np.concatenate(held)).astype(np.int64)
+        scores = self.text.scores(weighted_terms, doc_ids)
+        if self.notes.size:
+            scores += NOTES_WEIGHT * self.notes.scores(weighted_terms, doc_ids)
+        k = min(k, len(doc_ids))
         best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.lexsort((best, -scores[best]))]
-        return best, scores[best]
+        best = best[np.lexsort((doc_ids[best], -scores[best]))]
+        return doc_ids[best], scores[best]
 
     # -- building, storing, opening -----------------------------------------------------------
 
@@ -104,7 +142,7 @@ class SearchIndex:
         if folder is not None:
             corpus.save(folder)
             np.save(folder / "word-terms.npy", word_terms, allow_pickle=False)
-        return cls(text, notes, corpus, word_terms)
+        return cls(text, notes, corpus, word_terms, folder)
 
     @classmethod
     def open(cls, folder: Path) -> SearchIndex:
@@ -119,7 +157,8 @@ class SearchIndex:
             raise IndexCacheError(f"{folder}: unreadable word-terms.npy ({error})") from error
         if len(word_terms) != len(corpus.words) or notes.size != text.size != corpus.size:
             raise IndexCacheError(f"{folder}: index parts of different libraries")
-        return cls(text, notes, corpus, word_terms)
+        vectors = semantic.open_vectors(folder, corpus.sentence_count)
+        return cls(text, notes, corpus, word_terms, folder, vectors)
 
 
 def _word_terms(corpus: Corpus, text: BM25Index) -> np.ndarray:
@@ -136,14 +175,20 @@ def content_key(parts: Iterable[bytes], params: BM25Params) -> str:
 
 
 def load_or_build(
-    cache_dir: Path | None, key: str, passages_of: Callable[[], list[Passage]], params: BM25Params
+    cache_dir: Path | None,
+    name: str,
+    key: str,
+    passages_of: Callable[[], list[Passage]],
+    params: BM25Params,
 ) -> tuple[list[Passage], SearchIndex]:
     """The cached passages and index for `key`, or build them (and cache them when possible).
 
-    A cache that cannot be used (truncated, foreign, of another format) is rebuilt with one
-    warning line; a data folder that cannot be written only costs the cache."""
+    `name` says which library it is (its texts' ids): building replaces that library's older
+    caches only, so several libraries can share a cache folder. A cache that cannot be used
+    (truncated, foreign, of another format) is rebuilt with one warning line; a data folder
+    that cannot be written only costs the cache."""
     if cache_dir is not None:
-        folder = cache_dir / f"index-{key}"
+        folder = cache_dir / f"index-{name}-{key}"
         if folder.exists():
             try:
                 return _open_cached(folder)
@@ -184,7 +229,8 @@ def _build_cached(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    for old in cache_dir.glob("index-*"):  # caches of older texts: the folder must not grow
+    library = folder.name.rsplit("-", 1)[0]
+    for old in cache_dir.glob(f"{library}-*"):  # this library's older caches: no growth
         if old != folder:
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     return _open_cached(folder)

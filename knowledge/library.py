@@ -10,6 +10,7 @@ Everything here is synchronous and CPU-bound; callers on an event loop run it of
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import random
 import re
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from knowledge.answering import abstention_reason, confidence, quote, rank
+from knowledge import semantic
+from knowledge.answering import abstention_reason, confidence, question_vector, quote, rank
 from knowledge.bm25 import BM25Params
 from knowledge.errors import QueryError, SourceError, UnknownReference
 from knowledge.index import SearchIndex, content_key, load_or_build
@@ -27,12 +29,17 @@ from knowledge.model import AnsweringModel
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
 from knowledge.query import analyse
 from knowledge.sources import cut_passages, read_manifest, read_text
-from knowledge.text import visible, words
+from knowledge.text import plain_question, words
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 MAX_RESULTS = 25
+ENCODE_AT_LOAD = 3_000
+"""Sentences whose vectors are made while a library loads (about a minute's work at most);
+a larger library answers by its words until `make_vectors` has run (`histbot index`, or the
+bot in the background), and picks the vectors up as soon as they are written."""
+VECTOR_CHECK_SECONDS = 10.0
 _REF = re.compile(
     r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]{0,31})\s*:\s*)?"
     r"(?P<section>[0-9]{1,6})\s*[.:]\s*(?P<paragraph>[0-9]{1,6})\s*$",
@@ -53,9 +60,10 @@ class Library:
         self.sources: tuple[Source, ...] = tuple(sources)
         self.passages: tuple[Passage, ...] = tuple(passages)
         self.index = index
-        self.model = model or AnsweringModel.load()
+        self._model = model
         self._by_ref = {p.ref: p for p in self.passages}
         self._sections = self._collect_sections()
+        self._next_vector_check = 0.0
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -66,6 +74,7 @@ class Library:
         cache_dir: Path | None = None,
         params: BM25Params | None = None,
         model: AnsweringModel | None = None,
+        encode_limit: int = ENCODE_AT_LOAD,
     ) -> Library:
         """Read the manifest and texts; reuse the cached index when the texts are unchanged.
 
@@ -73,7 +82,11 @@ class Library:
         """
         sources = read_manifest(Path(sources_dir))
         return cls.from_texts(
-            [(source, read_text(source)) for source in sources], cache_dir, params, model
+            [(source, read_text(source)) for source in sources],
+            cache_dir,
+            params,
+            model,
+            encode_limit,
         )
 
     @classmethod
@@ -83,6 +96,7 @@ class Library:
         cache_dir: Path | None = None,
         params: BM25Params | None = None,
         model: AnsweringModel | None = None,
+        encode_limit: int = ENCODE_AT_LOAD,
     ) -> Library:
         """A library of texts already read (a manifest's, a server's uploads, or both); the
         index is cached under a key of every source's description and text."""
@@ -93,16 +107,47 @@ class Library:
             raise SourceError("two texts of the library have the same id")
         described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s in sources]
         key = content_key([*described, *(text.encode() for _, text in texts)], params)
+        name = hashlib.sha256(" ".join(sorted(s.id for s in sources)).encode()).hexdigest()[:8]
         passages, index = load_or_build(
-            cache_dir, key, lambda: cut_passages(sources, [text for _, text in texts]), params
+            cache_dir, name, key, lambda: cut_passages(sources, [text for _, text in texts]), params
         )
+        library = cls(sources, passages, index, model)
+        if library.needs_vectors and index.corpus.sentence_count <= encode_limit:
+            library.make_vectors()
         log.info(
-            "library ready: %d sources, %d passages in %.0f ms",
+            "library ready: %d sources, %d passages in %.0f ms%s",
             len(sources),
             len(passages),
             (time.perf_counter() - started) * 1000,
+            ""
+            if index.vectors is not None or not library.needs_vectors
+            else f" (answering by words until its {index.corpus.sentence_count:,} sentences' "
+            "vectors are made)",
         )
-        return cls(sources, passages, index, model)
+        return library
+
+    @property
+    def model(self) -> AnsweringModel:
+        """The fitted answering decisions (the shipped ones unless others were given)."""
+        if self._model is None:
+            self._model = AnsweringModel.load()
+        return self._model
+
+    @property
+    def needs_vectors(self) -> bool:
+        """Sentence vectors would sharpen its answers and can be made here."""
+        return self.index.vectors is None and semantic.encoder() is not None
+
+    def make_vectors(self) -> None:
+        """Encode every sentence of the library (a book takes minutes: run it off the event
+        loop, in a worker process); cached with the index."""
+        started = time.perf_counter()
+        self.index.add_vectors(self.passages)
+        log.info(
+            "sentence vectors for %d sentences made in %.0f s",
+            self.index.corpus.sentence_count,
+            time.perf_counter() - started,
+        )
 
     # -- passages --------------------------------------------------------------------------
 
@@ -242,10 +287,9 @@ class Library:
     # -- search ----------------------------------------------------------------------------
 
     def check_question(self, text: str) -> str:
-        """The question as searched: invisible characters dropped, spaces collapsed.
-
-        Raises QueryError (one line) for a question that cannot be searched for."""
-        cleaned = " ".join(visible(text or "").split())
+        """The question as searched: invisible characters and chat markup dropped, spaces
+        collapsed. Raises QueryError (one line) for a question that cannot be searched for."""
+        cleaned = plain_question(text or "")
         if not cleaned:
             raise QueryError("the question is empty")
         if len(cleaned) > MAX_QUERY_CHARS:
@@ -263,13 +307,18 @@ class Library:
             raise QueryError(
                 "the question has only common words; ask about a person, place or event"
             )
-        ranked = rank(query, self.index, self.model)
-        hits = [self._hit(r, query) for r in ranked[: min(limit, MAX_RESULTS)]]
-        return query, ranked, hits
+        if self.index.vectors is None and time.monotonic() >= self._next_vector_check:
+            self._next_vector_check = time.monotonic() + VECTOR_CHECK_SECONDS
+            self.index.pick_up_vectors()
+        vector = question_vector(query, self.index)
+        decisions = self.model.decisions(with_vectors=vector is not None)
+        ranked = rank(query, self.index, decisions, vector)
+        hits = [self._hit(r, query, decisions) for r in ranked[: min(limit, MAX_RESULTS)]]
+        return query, ranked, hits, decisions
 
-    def _hit(self, ranked, query) -> Hit:
+    def _hit(self, ranked, query, decisions) -> Hit:
         passage = self.passages[ranked.doc_id]
-        shown = quote(passage, ranked, self.model)
+        shown = quote(passage, ranked, decisions)
         wanted = set(query.terms)
         matched = tuple(sorted({t.surface for t in words(passage.text) if t.term in wanted}))
         return Hit(
@@ -285,12 +334,12 @@ class Library:
 
         `context` is an earlier answer a follow-up question refers to ("what happened to him?").
         """
-        query, ranked, hits = self._ranked_hits(question, limit, context)
+        query, ranked, hits, decisions = self._ranked_hits(question, limit, context)
         cleaned = query.text
         if not hits:
             return Answer(question=cleaned, answered=False, reason=abstention_reason(query, []))
         sections = self._closest_sections(hits)
-        if confidence(query, ranked, self.model) < self.model.threshold:
+        if confidence(query, ranked, decisions) < decisions.threshold:
             reason = abstention_reason(query, ranked)
             return Answer(cleaned, False, tuple(hits), reason, sections)
         return Answer(cleaned, True, tuple(hits), "", sections)

@@ -1,7 +1,8 @@
 """The fitted decisions of the answering stage, read from a small versioned JSON file.
 
-Three logistic regressions, fitted by `benchmarks/fit_answering.py` on the SQuAD history
-articles (never on the texts or questions the figures are reported on):
+Three linear models, fitted by `benchmarks/fit_answering.py` on the SQuAD history articles
+(never on the texts or questions the figures are reported on), once for an index of words
+only and once for one with sentence vectors (knowledge/semantic.py):
 
 * `passages` — which BM25 candidate answers the question (BM25 finds, this reorders);
 * `sentences` — which sentence of a passage to quote;
@@ -23,6 +24,14 @@ from typing import Any
 import numpy as np
 
 from knowledge.errors import KnowledgeError
+from knowledge.features import (
+    ANSWER_FEATURES,
+    PASSAGE_FEATURES,
+    SEMANTIC_ANSWER_FEATURES,
+    SEMANTIC_PASSAGE_FEATURES,
+    SEMANTIC_SENTENCE_FEATURES,
+    SENTENCE_FEATURES,
+)
 
 FORMAT_VERSION = 1
 MODEL_FILE = "answering-model.json"
@@ -68,7 +77,9 @@ class LinearModel:
 
 
 @dataclass(frozen=True, slots=True)
-class AnsweringModel:
+class Decisions:
+    """The three decisions, for one kind of index (with sentence vectors or without)."""
+
     passages: LinearModel
     sentences: LinearModel
     answer: LinearModel
@@ -76,34 +87,61 @@ class AnsweringModel:
     """Least probability that the first passage answers, for the library to answer."""
     neighbour: float
     """Least probability for a sentence next to the quoted one to be quoted too."""
-    meta: dict[str, Any] = field(default_factory=dict)
-    """How it was fitted and the figures it reproduces (see benchmarks/fit_answering.py)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": "histbot-answering-model",
-            "version": FORMAT_VERSION,
             "passages": self.passages.to_json(),
             "sentences": self.sentences.to_json(),
             "answer": self.answer.to_json(),
             "threshold": self.threshold,
             "neighbour": self.neighbour,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], semantic: bool) -> Decisions:
+        return cls(
+            passages=LinearModel.from_json(
+                data["passages"], SEMANTIC_PASSAGE_FEATURES if semantic else PASSAGE_FEATURES
+            ),
+            sentences=LinearModel.from_json(
+                data["sentences"], SEMANTIC_SENTENCE_FEATURES if semantic else SENTENCE_FEATURES
+            ),
+            answer=LinearModel.from_json(
+                data["answer"], SEMANTIC_ANSWER_FEATURES if semantic else ANSWER_FEATURES
+            ),
+            threshold=float(data["threshold"]),
+            neighbour=float(data["neighbour"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweringModel:
+    """The decisions for a word-only index, and for one with sentence vectors."""
+
+    lexical: Decisions
+    semantic: Decisions
+    meta: dict[str, Any] = field(default_factory=dict)
+    """How it was fitted and the figures it reproduces (see benchmarks/fit_answering.py)."""
+
+    def decisions(self, with_vectors: bool) -> Decisions:
+        return self.semantic if with_vectors else self.lexical
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "histbot-answering-model",
+            "version": FORMAT_VERSION,
+            "lexical": self.lexical.to_json(),
+            "semantic": self.semantic.to_json(),
             "meta": self.meta,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnsweringModel:
-        from knowledge.answering import ANSWER_FEATURES
-        from knowledge.features import PASSAGE_FEATURES, SENTENCE_FEATURES
-
         if data.get("format") != "histbot-answering-model" or data.get("version") != FORMAT_VERSION:
             raise ValueError("not a histbot answering model of this version")
         return cls(
-            passages=LinearModel.from_json(data["passages"], PASSAGE_FEATURES),
-            sentences=LinearModel.from_json(data["sentences"], SENTENCE_FEATURES),
-            answer=LinearModel.from_json(data["answer"], ANSWER_FEATURES),
-            threshold=float(data["threshold"]),
-            neighbour=float(data["neighbour"]),
+            lexical=Decisions.from_json(data["lexical"], semantic=False),
+            semantic=Decisions.from_json(data["semantic"], semantic=True),
             meta=dict(data.get("meta", {})),
         )
 

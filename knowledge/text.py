@@ -151,7 +151,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         # "Gen. Zhukov", "A. Read": an abbreviation or an initial does not end a sentence.
         if stripped in _ABBREVIATIONS or (len(stripped) == 1 and stripped.isalpha()):
             continue
-        spans.append(_trimmed(text, start, match.start()))
+        spans.append(_trimmed(text, start, match.end()))  # closing quotes belong to it
         start = match.end()
     spans.append(_trimmed(text, start, len(text)))
     return [(a, b) for a, b in spans if b > a]
@@ -213,3 +213,13 @@ _INVISIBLE = dict.fromkeys(
 def visible(text: str) -> str:
     """The text without bidirectional controls and zero-width characters."""
     return text.translate(_INVISIBLE)
+
+
+# Chat markup around a question is never part of it: mention and channel tags, @everyone,
+# custom emoji, and the characters of bold, italics, code, strike-through and spoilers.
+_MARKUP = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|@(?:everyone|here)\b|[*_`~|]+")
+
+
+def plain_question(text: str) -> str:
+    """What a person asked, without invisible characters, chat markup or extra spaces."""
+    return " ".join(_MARKUP.sub(" ", visible(text)).split())

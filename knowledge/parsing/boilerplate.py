@@ -80,12 +80,12 @@ def strip_ebook_boilerplate(lines: list[str]) -> tuple[list[str], bool]:
         return lines, False
     half = len(lines) // 2
     start = next((i for i, line in enumerate(lines[:half]) if _START.match(line)), None)
-    end = next(
-        (i for i, line in enumerate(lines) if i > (start or 0) and _END.match(line)), None
-    )
+    end = next((i for i, line in enumerate(lines) if i > (start or 0) and _END.match(line)), None)
     opening = next((first for first, _ in _paragraphs(lines[:200])), None)
-    if start is None and end is None and not (
-        opening is not None and _MENTIONS_GUTENBERG.search(lines[opening])
+    if (
+        start is None
+        and end is None
+        and not (opening is not None and _MENTIONS_GUTENBERG.search(lines[opening]))
     ):
         return lines, False  # a text that only mentions Project Gutenberg is no e-text
     if end is None:

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from knowledge.parsing.units import CHAPTER, Unit, looks_like_heading
 from knowledge.text import display_text
 
-_NOTES_HEADING = re.compile(
-    r"^(foot|end)?notes(\s+(to|on|for|of)\b.*)?[.:]?$", re.IGNORECASE
-)
+_NOTES_HEADING = re.compile(r"^(foot|end)?notes(\s+(to|on|for|of)\b.*)?[.:]?$", re.IGNORECASE)
 _LABEL = r"[0-9]{1,5}[a-z]?|[*†‡§]"
 _BRACKETED_NOTE = re.compile(  # "[Footnote 12: …", "[Note 3. …", "[Footnote 1491]: …"
     r"^\[\s*(foot)?note\s*(?P<label>[^\s:.\]]{1,6})\s*(\]\s*[:.]?|[:.])\s*", re.IGNORECASE

@@ -29,11 +29,25 @@ _NUMBER_WORDS = {
     word: value
     for value, words in enumerate(
         (
-            "one first", "two second", "three third", "four fourth", "five fifth",
-            "six sixth", "seven seventh", "eight eighth", "nine ninth", "ten tenth",
-            "eleven eleventh", "twelve twelfth", "thirteen thirteenth",
-            "fourteen fourteenth", "fifteen fifteenth", "sixteen sixteenth",
-            "seventeen seventeenth", "eighteen eighteenth", "nineteen nineteenth",
+            "one first",
+            "two second",
+            "three third",
+            "four fourth",
+            "five fifth",
+            "six sixth",
+            "seven seventh",
+            "eight eighth",
+            "nine ninth",
+            "ten tenth",
+            "eleven eleventh",
+            "twelve twelfth",
+            "thirteen thirteenth",
+            "fourteen fourteenth",
+            "fifteen fifteenth",
+            "sixteen sixteenth",
+            "seventeen seventeenth",
+            "eighteen eighteenth",
+            "nineteen nineteenth",
             "twenty twentieth",
         ),
         start=1,
@@ -41,10 +55,18 @@ _NUMBER_WORDS = {
     for word in words.split()
 }
 _KINDS = {
-    "volume": ("volume", 0), "vol.": ("volume", 0), "part": ("part", 1), "book": ("book", 2),
-    "chapter": ("chapter", 3), "chap.": ("chapter", 3), "canto": ("canto", 3),
-    "letter": ("letter", 3), "lecture": ("lecture", 3), "act": ("act", 3),
-    "section": ("section", 4), "scene": ("scene", 4),
+    "volume": ("volume", 0),
+    "vol.": ("volume", 0),
+    "part": ("part", 1),
+    "book": ("book", 2),
+    "chapter": ("chapter", 3),
+    "chap.": ("chapter", 3),
+    "canto": ("canto", 3),
+    "letter": ("letter", 3),
+    "lecture": ("lecture", 3),
+    "act": ("act", 3),
+    "section": ("section", 4),
+    "scene": ("scene", 4),
 }
 _CITED_AS = {"volume": "vol.", "chapter": "ch.", "section": "sec."}
 _NUMERAL = rf"[0-9]+|[ivxlcdm]+|{'|'.join(_NUMBER_WORDS)}"
