@@ -11,9 +11,10 @@ memory-mapped, so every worker process shares one copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,10 @@ from knowledge.bm25 import IndexCacheError
 from knowledge.strings import PREFIX_DTYPE, SortedStrings, StringTable
 from knowledge.text import STOP_WORDS, sentence_flags, sentence_spans, words
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+UNIT_WORDS = 150
+"""Longest run of sentences ranked as one unit (a longer paragraph is cut between its
+sentences; an article's paragraph is about 130 words, a book's often several hundred)."""
 _FILES = {
     "word_blob": np.uint8,
     "word_offsets": np.int64,
@@ -39,7 +43,8 @@ _FILES = {
     "passage_sentences": np.int64,  # passage p has sentences [ps[p], ps[p+1])
     "heading_tokens": np.int32,  # words of the passage's headings, speaker, attribution
     "passage_headings": np.int64,
-    "passage_source": np.int32,  # which text of the library the passage is from
+    "passage_source": np.int32,  # which text of the library the unit is from
+    "unit_passage": np.int32,  # which passage (paragraph) the unit is part of
 }
 
 # word_flags
@@ -66,8 +71,11 @@ class PassageWords:
 class Corpus:
     """The analysed words of every passage, in reading order (memory-mapped when opened)."""
 
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], sentences_key: str) -> None:
         self._a = arrays
+        self.sentences_key = sentences_key
+        """A hash of every sentence's text: what their vectors are cached under (an index
+        rebuilt for other reasons, tokenisation say, finds its vectors again)."""
         self.words = SortedStrings(
             arrays["word_blob"], arrays["word_offsets"], arrays["word_prefixes"]
         )
@@ -75,6 +83,9 @@ class Corpus:
         self._terms = StringTable(arrays["word_term_text"], arrays["word_term_offsets"])
         self.size = len(arrays["passage_sentences"]) - 1
         self.passage_source = arrays["passage_source"]
+        self.unit_passage = arrays["unit_passage"]
+        """Per unit: its passage. The arrays above are per unit (named for passages, which
+        most units are)."""
 
     def word_id(self, folded: str) -> int | None:
         return self.words.find([folded])[0]
@@ -124,7 +135,7 @@ class Corpus:
         """Write the arrays into `folder` (the caller makes the folder's appearance atomic)."""
         for name, values in self._a.items():
             np.save(folder / f"corpus-{name}.npy", values, allow_pickle=False)
-        meta = {"version": FORMAT_VERSION, "passages": self.size}
+        meta = {"version": FORMAT_VERSION, "passages": self.size, "sentences": self.sentences_key}
         (folder / "corpus.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
@@ -143,7 +154,7 @@ class Corpus:
             raise
         except (OSError, ValueError, KeyError) as error:
             raise IndexCacheError(f"{folder}: unreadable corpus ({error})") from error
-        corpus = cls(arrays)
+        corpus = cls(arrays, str(meta.get("sentences", "")))
         ends_agree = (
             corpus.size == meta.get("passages")
             and arrays["sentence_tokens"][-1] == len(arrays["tokens"])
@@ -151,6 +162,7 @@ class Corpus:
             and len(arrays["sentence_chars"]) == len(arrays["sentence_flags"])
             and arrays["passage_headings"][-1] == len(arrays["heading_tokens"])
             and len(arrays["passage_source"]) == corpus.size
+            and len(arrays["unit_passage"]) == corpus.size
         )
         if not ends_agree:
             raise IndexCacheError(f"{folder}: corpus arrays disagree with corpus.json")
@@ -172,6 +184,8 @@ class CorpusBuilder:
         self._passage_sentences, self._passage_headings = array("q", [0]), array("q", [0])
         self._heading_tokens = array("i")
         self._passage_source = array("i")
+        self._sentences = hashlib.sha256()
+        self._unit_passage = array("i")
 
     def _word(self, folded: str, term: str) -> int:
         word_id = self._word_ids.get(folded)
@@ -180,14 +194,27 @@ class CorpusBuilder:
             self._word_terms.append("" if folded in STOP_WORDS else term)
         return word_id
 
-    def add(self, text: str, headings: str, source: int) -> list[str]:
-        """Analyse one passage of the `source`-th text; returns its BM25 terms (body, then
-        headings)."""
-        terms: list[str] = []
-        self._passage_source.append(source)
+    def add(self, passage: int, text: str, headings: str, source: int) -> Iterator[list[str]]:
+        """Analyse one passage (the `passage`-th, of the `source`-th text), unit by unit:
+        yields each unit's BM25 terms (body, then the passage's headings).
+
+        A unit is the passage, or for a long one a run of whole sentences of up to
+        UNIT_WORDS words: books' paragraphs run to hundreds of words, and ranking, quoting
+        and the answer model all work on pieces the size of an article's paragraph."""
+        heading_words = words(headings)
+        heading_terms = [t.term for t in heading_words if t.folded not in STOP_WORDS]
+        heading_ids = [self._word(t.folded, t.term) for t in heading_words]
+        unit: list[str] = []
+        unit_words = 0
         for start, end in sentence_spans(text):
             sentence = text[start:end]
-            for position, token in enumerate(words(sentence)):
+            tokens = words(sentence)
+            if unit_words and unit_words + len(tokens) > UNIT_WORDS:
+                yield self._close_unit(passage, source, unit, heading_ids, heading_terms)
+                unit, unit_words = [], 0
+            unit_words += len(tokens)
+            self._sentences.update(sentence.encode("utf-8", "surrogatepass") + b"\0")
+            for position, token in enumerate(tokens):
                 word_id = self._word(token.folded, token.term)
                 capitalised = token.surface[:1].isupper()
                 self._tokens.append(word_id)
@@ -199,17 +226,21 @@ class CorpusBuilder:
                 elif position > 0:
                     self._capitalised.add(word_id)
                 if token.folded not in STOP_WORDS:
-                    terms.append(token.term)
+                    unit.append(token.term)
             self._sentence_tokens.append(len(self._tokens))
             self._sentence_chars.extend((start, end))
             self._sentence_flags.append(sentence_flags(sentence))
+        yield self._close_unit(passage, source, unit, heading_ids, heading_terms)
+
+    def _close_unit(
+        self, passage: int, source: int, terms: list[str], heading_ids: list[int], heading_terms
+    ) -> list[str]:
         self._passage_sentences.append(len(self._sentence_flags))
-        for token in words(headings):
-            self._heading_tokens.append(self._word(token.folded, token.term))
-            if token.folded not in STOP_WORDS:
-                terms.append(token.term)
+        self._heading_tokens.extend(heading_ids)
         self._passage_headings.append(len(self._heading_tokens))
-        return terms
+        self._passage_source.append(source)
+        self._unit_passage.append(passage)
+        return terms + heading_terms
 
     def finish(self) -> Corpus:
         """Sort the vocabulary (ids become positions in it) and freeze the arrays."""
@@ -247,5 +278,6 @@ class CorpusBuilder:
             "heading_tokens": rank[heading_tokens] if heading_tokens.size else heading_tokens,
             "passage_headings": frozen(self._passage_headings, np.int64),
             "passage_source": frozen(self._passage_source, np.int32),
+            "unit_passage": frozen(self._unit_passage, np.int32),
         }
-        return Corpus(arrays)
+        return Corpus(arrays, self._sentences.hexdigest()[:32])

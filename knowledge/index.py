@@ -12,12 +12,13 @@ manifest and this format; opening it maps the arrays, so every worker process sh
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from knowledge.text import terms
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 20
+INDEX_FORMAT = 23
 """Bump when parsing, tokenisation or the index layout change: older caches are then ignored."""
 NOTES_WEIGHT = 0.5
 """How much a match in a passage's footnotes counts against one in its text."""
@@ -66,23 +67,26 @@ class SearchIndex:
     def add_vectors(self, passages: Sequence[Passage]) -> None:
         """Encode every sentence (minutes for a book: the caller decides when) and keep the
         vectors, in the cache folder when there is one."""
+        owner = self.corpus.unit_passage
         sentences = (
-            passages[p].text[int(a) : int(b)]
-            for p in range(self.size)
-            for a, b in self.corpus.sentence_spans(p)
+            passages[int(owner[u])].text[int(a) : int(b)]
+            for u in range(self.size)
+            for a, b in self.corpus.sentence_spans(u)
         )
-        count = self.corpus.sentence_count
+        count, key = self.corpus.sentence_count, self.corpus.sentences_key
         if self.folder is not None:
-            semantic.write_vectors(self.folder, sentences, count)
-            self.vectors = semantic.open_vectors(self.folder, count)
+            semantic.write_vectors(_vectors_dir(self.folder), key, sentences, count)
+            self.vectors = semantic.open_vectors(_vectors_dir(self.folder), key, count)
         else:
-            blocks = list(semantic.encode_all(sentences, count))
+            blocks = list(semantic.encode_all(sentences))
             self.vectors = np.vstack(blocks) if blocks else np.zeros((0, semantic.DIMENSIONS))
 
     def pick_up_vectors(self) -> bool:
         """Map vectors another process has written since this index was opened."""
         if self.vectors is None and self.folder is not None:
-            self.vectors = semantic.open_vectors(self.folder, self.corpus.sentence_count)
+            self.vectors = semantic.open_vectors(
+                _vectors_dir(self.folder), self.corpus.sentences_key, self.corpus.sentence_count
+            )
         return self.vectors is not None
 
     @property
@@ -123,26 +127,38 @@ class SearchIndex:
     def build(
         cls, passages: Sequence[Passage], params: BM25Params, folder: Path | None = None
     ) -> SearchIndex:
+        """Index the passages unit by unit (knowledge.corpus: a long paragraph is several
+        units), tokenising each once."""
         builder = CorpusBuilder()
-        source_number: dict[str, int] = {}
-        documents = (
-            builder.add(
-                p.text, headings_of(p), source_number.setdefault(p.source_id, len(source_number))
-            )
-            for p in passages
-        )
-        text = BM25Index.build(documents, params, folder=folder / "text" if folder else None)
-        notes = BM25Index.build(
-            (terms(" ".join(p.notes)) for p in passages),
-            params,
-            folder=folder / "notes" if folder else None,
-        )
+        sources: dict[str, int] = {}
+
+        def units() -> Iterator[list[str]]:
+            for number, passage in enumerate(passages):
+                source = sources.setdefault(passage.source_id, len(sources))
+                yield from builder.add(number, passage.text, headings_of(passage), source)
+
+        text = BM25Index.build(units(), params, folder=folder / "text" if folder else None)
         corpus = builder.finish()
+
+        def notes() -> Iterator[list[str]]:
+            last, found = -1, []
+            for number in corpus.unit_passage.tolist():
+                if number != last:
+                    last, found = number, terms(" ".join(passages[number].notes))
+                yield found
+
+        notes_index = BM25Index.build(notes(), params, folder=folder / "notes" if folder else None)
         word_terms = _word_terms(corpus, text)
         if folder is not None:
             corpus.save(folder)
             np.save(folder / "word-terms.npy", word_terms, allow_pickle=False)
-        return cls(text, notes, corpus, word_terms, folder)
+        return cls(text, notes_index, corpus, word_terms, folder)
+
+    def unit_text(self, unit: int, passages: Sequence[Passage]) -> str:
+        """The text of a unit: its sentences, as its passage prints them."""
+        spans = self.corpus.sentence_spans(unit)
+        text = passages[int(self.corpus.unit_passage[unit])].text
+        return text[int(spans[0][0]) : int(spans[-1][1])] if len(spans) else ""
 
     @classmethod
     def open(cls, folder: Path) -> SearchIndex:
@@ -157,8 +173,14 @@ class SearchIndex:
             raise IndexCacheError(f"{folder}: unreadable word-terms.npy ({error})") from error
         if len(word_terms) != len(corpus.words) or notes.size != text.size != corpus.size:
             raise IndexCacheError(f"{folder}: index parts of different libraries")
-        vectors = semantic.open_vectors(folder, corpus.sentence_count)
-        return cls(text, notes, corpus, word_terms, folder, vectors)
+        index = cls(text, notes, corpus, word_terms, folder)
+        index.pick_up_vectors()
+        return index
+
+
+def _vectors_dir(index_folder: Path) -> Path:
+    """Sentence vectors live beside the index folders, by their sentences' hash."""
+    return index_folder.parent / "vectors"
 
 
 def _word_terms(corpus: Corpus, text: BM25Index) -> np.ndarray:
@@ -209,7 +231,10 @@ def _open_cached(folder: Path) -> tuple[list[Passage], SearchIndex]:
             passages = pickle.load(handle)
     except Exception as error:  # a truncated or foreign file: rebuild rather than fail
         raise IndexCacheError(f"{folder}: unreadable passages ({error})") from error
-    if not isinstance(passages, list) or len(passages) != index.size:
+    units_agree = (
+        len(index.corpus.unit_passage) == 0 or index.corpus.unit_passage[-1] == len(passages) - 1
+    )
+    if not isinstance(passages, list) or not units_agree:
         raise IndexCacheError(f"{folder}: passages and index disagree")
     return passages, index
 
@@ -233,4 +258,19 @@ def _build_cached(
     for old in cache_dir.glob(f"{library}-*"):  # this library's older caches: no growth
         if old != folder:
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    _drop_unused_vectors(cache_dir)
     return _open_cached(folder)
+
+
+def _drop_unused_vectors(cache_dir: Path) -> None:
+    """Vectors of sentences no cached index has any more."""
+    used = set()
+    for meta in cache_dir.glob("index-*/corpus.json"):
+        try:
+            used.add(json.loads(meta.read_text(encoding="utf-8")).get("sentences"))
+        except (OSError, ValueError):
+            continue
+    for stale in (cache_dir / "vectors").glob("*.npy"):
+        if stale.stem not in used:
+            stale.unlink(missing_ok=True)
+            stale.with_suffix(".json").unlink(missing_ok=True)

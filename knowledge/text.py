@@ -11,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+import lemminflect
 import snowballstemmer
 
 # Typographic quote conventions seen in scanned/typeset texts: doubled single quotes stand
@@ -88,7 +89,20 @@ def _normalise(surface: str) -> tuple[str, str]:
     if folded.endswith("'s"):
         folded = folded[:-2]
     folded = folded.replace("'", "")
-    return folded, stem(folded) if folded else ""
+    return folded, stem(_lemma(folded)) if folded else ""
+
+
+def _lemma(folded: str) -> str:
+    """An irregular form's lemma ("won" -> "win", "fought" -> "fight", "children" -> "child"),
+    which stemming cannot find; any other word as it is. Only a word with one reading is
+    changed ("left", "found", "rose" can be other words)."""
+    if not folded.isascii() or not folded.isalpha():
+        return folded
+    lemmas = lemminflect.getAllLemmas(folded)
+    if len(lemmas) != 1:
+        return folded
+    (forms,) = lemmas.values()
+    return forms[0] if len(forms) == 1 else folded
 
 
 @lru_cache(maxsize=200_000)
