@@ -135,6 +135,11 @@ def content_key(parts: Iterable[bytes], params: BM25Params) -> str:
     return digest.hexdigest()[:32]
 
 
+def cache_folder(cache_dir: Path, key: str) -> Path:
+    """Where the index of the texts with content key `key` is cached."""
+    return cache_dir / f"index-{key}"
+
+
 def load_or_build(
     cache_dir: Path | None, key: str, passages_of: Callable[[], list[Passage]], params: BM25Params
 ) -> tuple[list[Passage], SearchIndex]:
@@ -143,7 +148,7 @@ def load_or_build(
     A cache that cannot be used (truncated, foreign, of another format) is rebuilt with one
     warning line; a data folder that cannot be written only costs the cache."""
     if cache_dir is not None:
-        folder = cache_dir / f"index-{key}"
+        folder = cache_folder(cache_dir, key)
         if folder.exists():
             try:
                 return _open_cached(folder)

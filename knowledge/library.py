@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 from knowledge.answering import abstention_reason, confidence, quote, rank
 from knowledge.bm25 import BM25Params
 from knowledge.errors import QueryError, SourceError, UnknownReference
-from knowledge.index import SearchIndex, content_key, load_or_build
+from knowledge.index import SearchIndex, cache_folder, content_key, load_or_build
 from knowledge.model import AnsweringModel
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
 from knowledge.query import analyse
@@ -91,8 +91,7 @@ class Library:
         sources = [source for source, _ in texts]
         if len({s.id for s in sources}) != len(sources):
             raise SourceError("two texts of the library have the same id")
-        described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s in sources]
-        key = content_key([*described, *(text.encode() for _, text in texts)], params)
+        key = _texts_key(texts, params)
         passages, index = load_or_build(
             cache_dir, key, lambda: cut_passages(sources, [text for _, text in texts]), params
         )
@@ -103,6 +102,14 @@ class Library:
             (time.perf_counter() - started) * 1000,
         )
         return cls(sources, passages, index, model)
+
+    @staticmethod
+    def is_cached(
+        texts: Sequence[tuple[Source, str]], cache_dir: Path, params: BM25Params | None = None
+    ) -> bool:
+        """Whether `from_texts(texts, cache_dir)` would open a cached index rather than parse
+        and index the texts (a caller that must not spend the CPU here builds elsewhere)."""
+        return cache_folder(cache_dir, _texts_key(texts, params or BM25Params())).is_dir()
 
     # -- passages --------------------------------------------------------------------------
 
@@ -303,6 +310,12 @@ class Library:
                 if same and info not in seen:
                     seen.append(info)
         return tuple(seen[:3])
+
+
+def _texts_key(texts: Sequence[tuple[Source, str]], params: BM25Params) -> str:
+    """The index cache key: every source's description (its file by name only) and text."""
+    described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s, _ in texts]
+    return content_key([*described, *(text.encode() for _, text in texts)], params)
 
 
 def _label(passage: Passage) -> str:
