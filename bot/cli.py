@@ -233,9 +233,12 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
     from discord.ext import commands
 
     from bot.storage import StorageError
+    from bot.uploads import UploadStorageError
 
     try:
         action()
+    except UploadStorageError as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
     except (StorageError, sqlite3.Error) as exc:
         raise CliError(
             f"cannot open the session database {settings.database_path}: {exc}", EXIT_UNUSABLE
