@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 PASSAGE_OVERHEAD_BYTES = 1_000
 """A passage's memory beyond its text: the Passage object, its ref and title strings, its
-entries in the library's look-up tables (measured: `benchmarks/library_memory.py`)."""
+entries in the library's look-up tables. Checked with tracemalloc on the two Gutenberg books'
+library (1,515 passages: estimated 3.9 MB, allocated 3.3 MB); `benchmarks/server_libraries.py`
+prints the estimate beside the resident memory the libraries add."""
 
 
 @dataclass(frozen=True, slots=True)

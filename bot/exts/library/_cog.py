@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -167,6 +168,11 @@ class LibraryCog(commands.Cog, name="Library"):
                 )
             except (DownloadRefused, SourceError, UploadRefused) as refusal:
                 raise LibraryRefusal(f"Nothing was added: {refusal}") from None
+            except BrokenProcessPool:  # the file took the worker down (out of memory, say)
+                raise LibraryRefusal(
+                    f"Nothing was added: reading {file.filename} stopped the process that "
+                    "reads files (is it very large or damaged?)."
+                ) from None
             searcher.texts_changed(guild_id, revision)
         log.info(
             "server %s added %s (%r, %d passages) by %s",
@@ -211,8 +217,10 @@ class LibraryCog(commands.Cog, name="Library"):
                 except UploadRefused as refusal:
                     raise LibraryRefusal(str(refusal)) from None
                 searcher.texts_changed(guild_id, revision)
-                # Index what is left now, so the next question need not wait for it.
-                await searcher.index(worker.index_server, guild_id)
+                try:  # index what is left now, so the next question need not wait for it
+                    await searcher.index(worker.index_server, guild_id)
+                except Exception:  # the first question there will index it instead
+                    log.warning("could not index server %s's texts", guild_id, exc_info=True)
             log.info("server %s removed %s", guild_id, upload.source_id)
             return upload
 
