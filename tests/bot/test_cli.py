@@ -217,6 +217,25 @@ def test_an_unreadable_session_database_is_one_line(histbot: Histbot, tmp_path: 
     assert "Traceback" not in result.stderr
 
 
+def test_an_unreadable_upload_database_is_one_line(histbot: Histbot, tmp_path: Path) -> None:
+    data = tmp_path / "garbage"
+    data.mkdir()
+    (data / "library.sqlite3").write_bytes(b"this is not a database, just some bytes " * 200)
+    env = {
+        "DISCORD_TOKEN": "not-a-real-token",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+        "HISTBOT_DATA_DIR": str(data),
+        "HISTBOT_SEARCH_PROCESSES": "0",
+    }
+    result = histbot("run", env=env)
+    assert result.code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last == (
+        f"histbot: error: cannot use the upload database {data / 'library.sqlite3'}: "
+        "file is not a database"
+    )
+
+
 # -- the installed script, in a real process ---------------------------------------------------
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import discord
@@ -20,7 +21,7 @@ from bot import worker
 from bot.exts.library._download import DownloadRefused, check_size, download
 from bot.exts.library._messages import added_text, library_embed, removed_text
 from bot.rendering.text import choices
-from bot.uploads import Upload, UploadRefused, UploadStore
+from bot.uploads import Upload, UploadRefused, UploadStorageError, UploadStore
 from knowledge import Source, SourceError
 from knowledge.formats import READERS, SUPPORTED
 from knowledge.sources import MAX_TITLE_CHARS, check_title, duplicate_of, source_id_for, title_for
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from bot.bot import HistBot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 AUTOCOMPLETE_TIMEOUT = 2.0
 
@@ -70,6 +72,18 @@ class LibraryCog(commands.Cog, name="Library"):
         if uploads is None:
             raise LibraryRefusal("Texts can't be added to this bot: it has no upload storage.")
         return uploads
+
+    async def _storage(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """A call of the upload store, on a thread; storage that fails (a damaged file, a
+        full disk) is logged and told to the member in one sentence, nothing changed."""
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except UploadStorageError:
+            log.exception("the upload store failed")
+            raise LibraryRefusal(
+                "This server's texts can't be read or stored right now; the error has been "
+                "logged. Nothing was changed."
+            ) from None
 
     def _require_librarian(self, interaction: discord.Interaction, what: str) -> None:
         """Manage Server, or the role the settings name; else a private refusal."""
@@ -124,7 +138,7 @@ class LibraryCog(commands.Cog, name="Library"):
     ) -> Upload:
         settings, searcher, store = self.bot.settings, self.bot.searcher, self.store
         async with self._changing[guild_id]:
-            stored = await asyncio.to_thread(store.uploads, guild_id)
+            stored = await self._storage(store.uploads, guild_id)
             if len(stored) >= settings.upload_max_texts:
                 count = f"{len(stored)} text" + ("" if len(stored) == 1 else "s")
                 raise LibraryRefusal(
@@ -158,7 +172,7 @@ class LibraryCog(commands.Cog, name="Library"):
                     added_by_name=interaction.user.display_name,
                     added_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 )
-                revision = await asyncio.to_thread(
+                revision = await self._storage(
                     store.add,
                     upload,
                     data,
@@ -189,7 +203,7 @@ class LibraryCog(commands.Cog, name="Library"):
     @library.command(name="list", description="The texts this server added, and its limits")
     async def list_(self, interaction: discord.Interaction) -> None:
         settings = self.bot.settings
-        uploads = await asyncio.to_thread(self.store.uploads, interaction.guild_id or 0)
+        uploads = await self._storage(self.store.uploads, interaction.guild_id or 0)
         embed = library_embed(
             uploads,
             len(self.bot.searcher.library.sources),
@@ -211,7 +225,7 @@ class LibraryCog(commands.Cog, name="Library"):
         async def work() -> Upload:
             async with self._changing[guild_id]:
                 try:
-                    upload, revision = await asyncio.to_thread(
+                    upload, revision = await self._storage(
                         store.remove, guild_id, source.strip().lower()
                     )
                 except UploadRefused as refusal:

@@ -373,3 +373,24 @@ async def test_texts_added_survive_a_restart_and_reach_the_worker_processes(
         "ask", question=QUESTION, channel=other.channel, user=standin.alice
     )
     assert "de Launay" not in elsewhere.text
+
+
+async def test_a_broken_upload_database_is_one_private_sentence(
+    standin: Discord, bot: HistBot
+) -> None:
+    assert bot.uploads is not None
+    path = bot.settings.uploads_database_path
+    for leftover in path.parent.glob("library.sqlite3*"):
+        leftover.unlink()
+    path.write_bytes(b"this is not a database, just some bytes " * 200)
+    for reply in (
+        await standin.slash("library list"),
+        await add(standin, bastille()),
+        await standin.slash("library remove", user=standin.owner, source="anything"),
+    ):
+        assert refusal(reply) == (
+            "This server's texts can't be read or stored right now; the error has been "
+            "logged. Nothing was changed."
+        )
+    answer = await standin.slash("ask", question="Who was the first head of the Cheka?")
+    assert "Dzerzhinsky" in answer.text  # the shipped texts still answer
