@@ -42,8 +42,9 @@ T = TypeVar("T")
 
 
 class Searcher:
-    """A library's `answer` and `search` on worker processes (or threads), and any other
-    library call on threads; the event loop never runs library code.
+    """The libraries' `answer` and `search` on worker processes (or threads), any other
+    library call on threads, and indexing in a worker process; the event loop never runs
+    library code. Each call names its server (`guild_id`), whose library answers it.
 
     Questions come from Discord: their mentions, @everyone and custom emoji are taken out
     (`bot.inputs.searchable`) before they reach the library.
@@ -187,10 +188,10 @@ class Searcher:
     def scope(self, guild_id: int | None) -> Scope | None:
         """Which library answers in `guild_id`: its own (at its texts' revision), or None for
         the shipped one."""
-        revision = self.revisions.get(guild_id) if guild_id is not None else None
-        if revision is None or self.libraries is None:
+        if guild_id is None or self.libraries is None:
             return None
-        return Scope(guild_id, revision)  # type: ignore[arg-type]
+        revision = self.revisions.get(guild_id)
+        return Scope(guild_id, revision) if revision is not None else None
 
     def texts_changed(self, guild_id: int, revision: int | None) -> None:
         """A server's texts were added or removed: its new revision (None: it has no texts of
