@@ -3,12 +3,14 @@ the index cache and dropped (least recently used first) beyond the memory budget
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from bot.libraries import NotIndexed, Scope, ServerLibraries, estimated_bytes
+from bot.searching import Searcher
 from bot.uploads import SqliteUploadStore, Upload
 from knowledge import Library
 from tests.conftest import SEEDS
@@ -104,3 +106,15 @@ def test_a_server_is_loaded_once_however_many_ask_at_once(
     with ThreadPoolExecutor(8) as pool:
         loaded = list(pool.map(lambda _: servers.get(scope), range(8)))
     assert all(lib is loaded[0] for lib in loaded) and servers.loads == 1
+
+
+async def test_indexing_runs_in_a_worker_process_even_when_searches_run_on_threads(
+    library: Library, store: SqliteUploadStore, tmp_path: Path
+) -> None:
+    """Parsing a book holds the CPU for seconds: never on a thread of the bot's process."""
+    searcher = Searcher.on_threads(library, libraries=libraries(library, store, tmp_path, 2**30))
+    try:
+        assert not searcher.in_processes
+        assert await searcher.index(os.getpid) != os.getpid()
+    finally:
+        searcher.shutdown()
