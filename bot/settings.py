@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=REPO_ROOT / "data",
         validation_alias=_env("HISTBOT_DATA_DIR"),
-        description="Folder for the index cache and the study-session database.",
+        description="Folder for the index caches, the study-session and the upload databases.",
     )
     ask_cooldown_seconds: float = Field(
         default=5.0,
