@@ -9,6 +9,7 @@ alice and bob are plain members.
 from __future__ import annotations
 
 import io
+import random
 import re
 
 from pypdf import PdfWriter
@@ -191,6 +192,17 @@ async def test_a_text_added_in_one_server_is_never_an_answer_in_another(
     assert "de Sombreuil" in there.text and "de Launay" not in there.text
     here = await standin.slash("ask", question=QUESTION, user=standin.alice)
     assert "de Launay" in here.text and "de Sombreuil" not in here.text
+
+    # /random draws from the server's library: its last passage is the text it added.
+    class Last(random.Random):
+        def choice(self, seq):  # type: ignore[override]
+            return seq[-1]
+
+    bot.get_cog("Passages").rng = Last()
+    drawn = await standin.slash("random", user=standin.alice)
+    assert "the-fall-of-the-bastille:3.1" in drawn.text and "Palloy" in drawn.text
+    drawn = await standin.slash("random", user=standin.alice, channel=standin.dm(standin.alice))
+    assert "guardians:" in drawn.text
 
     # A mention, and a study session, in each server use that server's texts.
     (mention,) = await standin.say(QUESTION, mention_bot=True, user=standin.alice)
