@@ -8,6 +8,8 @@ extensions through the bot:
     bot.settings    the Settings
     bot.searcher    the library, off the event loop (`bot.searching.Searcher`)
     bot.store       study-session storage (`bot.storage.SessionStore`)
+    bot.uploads     the texts servers added (`bot.uploads.UploadStore`; None: /library
+                    cannot add any)
     bot.cooldowns   per-user cooldowns (`bot.checks.Cooldowns`)
     bot.replies     how interactions are acknowledged and answered (`bot.replies.Replies`)
 
@@ -33,6 +35,7 @@ from bot.replies import Replies
 from bot.searching import Searcher
 from bot.settings import Settings
 from bot.storage import SessionStore
+from bot.uploads import UploadStore
 from knowledge import KnowledgeError, UnknownReference
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class HistBot(commands.Bot):
         *,
         searcher: Searcher,
         store: SessionStore,
+        uploads: UploadStore | None = None,
         sync_on_start: bool | None = None,
     ) -> None:
         intents = discord.Intents.none()
@@ -80,6 +84,7 @@ class HistBot(commands.Bot):
         self.settings = settings
         self.searcher = searcher
         self.store = store
+        self.uploads = uploads
         self.sync_on_start = (
             settings.sync_commands_on_start if sync_on_start is None else sync_on_start
         )

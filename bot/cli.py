@@ -4,7 +4,8 @@
     histbot ask --json -  < questions.txt           one JSON object per question line
     histbot search "Yezhov purge"                   ranked passages
     histbot passage guardians:3.9 --context 1       a passage (and its neighbours)
-    histbot sources                                 the texts, their sections and sizes
+    histbot sources                                 the texts, their parts and sizes
+    histbot add book.epub --title "The Histories"   copy a text into the sources folder
     histbot run | histbot sync                      the Discord bot (needs DISCORD_TOKEN)
 
 Errors are one line on stderr and a non-zero exit code: 2 for bad input, 1 for a library
@@ -21,12 +22,14 @@ import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
 
 from bot.settings import Settings
 from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, SourceError
+from knowledge.sources import MANIFEST_NAME, add_source, read_manifest
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_BAD_INPUT = 0, 1, 2
 JSON_RESULTS = 5
@@ -204,13 +207,41 @@ def cmd_sources(args: argparse.Namespace, out: TextIO) -> int:
         sections = library.sections(source.id)
         count = sum(s.passage_count for s in sections)
         title = f"{source.title}: {source.subtitle}" if source.subtitle else source.title
-        print(f"{source.id}  {title}  ({count} passages)", file=out)
+        print(f"{source.id}  {title}  ({count} passages in {len(sections)} sections)", file=out)
         details = ", ".join(v for v in (source.author, source.publication, source.year) if v)
         if details:
             print(f"    {details}", file=out)
         for section in sections:
             name = section.title or "(opening)"
-            print(f"    §{section.number:<3} {name}  [{section.passage_count}]", file=out)
+            # Where the section sits in a book (vol. 1, ch. IV): how its passages are cited.
+            parts = ", ".join(library.passage(section.first_ref).divisions)
+            where = f"{parts} — {name}" if parts else name
+            print(f"    §{section.number:<3} {where}  [{section.passage_count}]", file=out)
+    return EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _load_settings()
+    folder = settings.sources_dir
+    try:  # a sources folder or manifest that cannot be used is the configuration's fault
+        if not folder.is_dir():
+            raise SourceError(f"sources folder not found: {folder}")
+        if (folder / MANIFEST_NAME).exists():
+            read_manifest(folder)
+    except SourceError as exc:
+        raise CliError(f"cannot add to the texts: {exc}", EXIT_UNUSABLE) from None
+    try:
+        source = add_source(folder, Path(args.file), title=args.title, source_id=args.id)
+    except SourceError as exc:
+        raise CliError(f"cannot add {args.file}: {exc}") from None
+    library = _load_library(settings)  # parses and indexes it, as the bot will at start-up
+    sections = library.sections(source.id)
+    count = sum(s.passage_count for s in sections)
+    print(
+        f"Added {source.title} as {source.id}: {count} passages in {len(sections)} sections "
+        f"(copied to {source.file})",
+        file=out,
+    )
     return EXIT_OK
 
 
@@ -233,9 +264,12 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
     from discord.ext import commands
 
     from bot.storage import StorageError
+    from bot.uploads import UploadStorageError
 
     try:
         action()
+    except UploadStorageError as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
     except (StorageError, sqlite3.Error) as exc:
         raise CliError(
             f"cannot open the session database {settings.database_path}: {exc}", EXIT_UNUSABLE
@@ -298,8 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     passage.add_argument("--context", type=int, default=0, choices=range(0, 6), metavar="0-5")
     passage.set_defaults(handler=cmd_passage)
 
-    sources = commands.add_parser("sources", help="list the texts and their sections")
+    sources = commands.add_parser("sources", help="list the texts, their parts and sizes")
     sources.set_defaults(handler=cmd_sources)
+
+    add = commands.add_parser(
+        "add", help="copy a text into the sources folder and add it to the manifest"
+    )
+    add.add_argument("file", help="a .txt, .md, .html, .epub or .pdf (with a text layer) file")
+    add.add_argument("--title", help="how citations name it (default: from the file name)")
+    add.add_argument("--id", help="its id in references (default: made from the title)")
+    add.set_defaults(handler=cmd_add)
 
     run = commands.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     run.set_defaults(handler=cmd_run)

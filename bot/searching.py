@@ -1,5 +1,5 @@
-"""The library, off the event loop: questions and searches in worker processes, look-ups on
-threads.
+"""The libraries, off the event loop: questions and searches in worker processes, look-ups
+on threads, texts added from Discord read and indexed in a worker process of their own.
 
 A search is pure-Python CPU work. On a thread it holds the GIL, and under a burst of
 questions the event loop then waits its turn to acknowledge interactions: Discord's 3-second
@@ -8,6 +8,13 @@ events and sends acknowledgements. Each worker loads the library itself (`bot.wo
 the index cache the bot wrote at start-up, so nothing large crosses a process boundary but
 answers. Quick
 look-ups (a passage, its neighbours, sections, autocomplete) run on a small thread pool.
+
+Every call names the server it is made in (`guild_id`; None in DMs): a server that added
+texts of its own is answered from its own library (`bot.libraries`), which the workers load
+from the index cache on its first question — only the server's id and the revision of its
+texts cross the process boundary. Indexing an added text runs in one more worker process,
+started on first use, whatever `search_processes` says: parsing a book holds the CPU for
+seconds, which a thread of the bot's own process would take from the event loop.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from typing import Any, TypeVar
 
 from bot import worker
 from bot.inputs import searchable
+from bot.libraries import NotIndexed, Scope, ServerLibraries
 from bot.settings import Settings
+from bot.uploads import UploadStore
 from knowledge import Answer, Hit, Library, Passage
 
 log = logging.getLogger(__name__)
@@ -33,8 +42,9 @@ T = TypeVar("T")
 
 
 class Searcher:
-    """A library's `answer` and `search` on worker processes (or threads), and any other
-    library call on threads; the event loop never runs library code.
+    """The libraries' `answer` and `search` on worker processes (or threads), any other
+    library call on threads, and indexing in a worker process; the event loop never runs
+    library code. Each call names its server (`guild_id`), whose library answers it.
 
     Questions come from Discord: their mentions, @everyone and custom emoji are taken out
     (`bot.inputs.searchable`) before they reach the library.
@@ -47,37 +57,87 @@ class Searcher:
         threads: int = 2,
         workers: int = 0,
         make_pool: Callable[[], Executor] | None = None,
+        libraries: ServerLibraries | None = None,
+        worker_args: tuple[Any, ...] | None = None,
     ) -> None:
         self.library = library
+        """The shipped library: what DMs, and servers without texts of their own, use."""
+        self.libraries = libraries
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="histbot-search")
         self._make_pool = make_pool
         self.pool: Executor = make_pool() if make_pool is not None else self.threads
         self.workers = workers if make_pool is not None else threads
         self.pending = 0
         """Questions submitted and not yet answered: a queue means new ones should defer."""
+        self.revisions: dict[int, int] = {}
+        """Each server with texts of its own, and their revision (`bot.uploads`)."""
+        self._worker_args = worker_args
+        self._indexer: Executor | None = None
 
     @classmethod
-    def on_threads(cls, library: Library, threads: int = 2) -> Searcher:
-        return cls(library, threads=threads)
+    def on_threads(
+        cls, library: Library, threads: int = 2, *, libraries: ServerLibraries | None = None
+    ) -> Searcher:
+        return cls(
+            library,
+            threads=threads,
+            libraries=libraries,
+            worker_args=_worker_args(libraries) if libraries is not None else None,
+        )
 
     @classmethod
     def in_worker_processes(
-        cls, library: Library, sources_dir: Path, cache_dir: Path, workers: int, *, threads: int = 2
+        cls,
+        library: Library,
+        sources_dir: Path,
+        cache_dir: Path,
+        workers: int,
+        *,
+        threads: int = 2,
+        libraries: ServerLibraries | None = None,
     ) -> Searcher:
+        args = (
+            _worker_args(libraries)
+            if libraries is not None
+            else (str(sources_dir), str(cache_dir), os.getpid())
+        )
+
         def make_pool() -> Executor:
             # "spawn": a fork of a process running an event loop and threads is not safe.
             return ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=worker.load,
-                initargs=(str(sources_dir), str(cache_dir), os.getpid()),
+                initargs=args,
             )
 
-        return cls(library, threads=threads, workers=workers, make_pool=make_pool)
+        return cls(
+            library,
+            threads=threads,
+            workers=workers,
+            make_pool=make_pool,
+            libraries=libraries,
+            worker_args=args,
+        )
 
     @classmethod
-    def for_settings(cls, library: Library, settings: Settings) -> Searcher:
-        """Worker processes if `search_processes` asks for them, else threads."""
+    def for_settings(
+        cls, library: Library, settings: Settings, uploads: UploadStore | None = None
+    ) -> Searcher:
+        """Worker processes if `search_processes` asks for them, else threads; with
+        `uploads`, servers' own texts too."""
+        libraries = (
+            ServerLibraries(
+                library,
+                settings.sources_dir,
+                uploads,
+                settings.server_index_cache_dir,
+                settings.library_memory_bytes,
+                shipped_cache_dir=settings.index_cache_dir,
+            )
+            if uploads is not None
+            else None
+        )
         if settings.search_processes > 0:
             return cls.in_worker_processes(
                 library,
@@ -85,8 +145,9 @@ class Searcher:
                 settings.index_cache_dir,
                 settings.search_processes,
                 threads=settings.search_workers,
+                libraries=libraries,
             )
-        return cls.on_threads(library, settings.search_workers)
+        return cls.on_threads(library, settings.search_workers, libraries=libraries)
 
     async def __aenter__(self) -> Searcher:
         await self.warm_up()
@@ -105,7 +166,10 @@ class Searcher:
         return self.pending >= self.workers
 
     async def warm_up(self) -> None:
-        """Start every worker (and load its library) before the first question arrives."""
+        """Read which servers have texts of their own; start every worker (and load the
+        shipped library) before the first question arrives."""
+        if self.libraries is not None and self.libraries.uploads is not None:
+            self.revisions = await asyncio.to_thread(self.libraries.uploads.revisions)
         if self.in_processes:
             loop = asyncio.get_running_loop()
             await asyncio.gather(
@@ -116,29 +180,94 @@ class Searcher:
         self.threads.shutdown(wait=False, cancel_futures=True)
         if self.in_processes:
             self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._indexer is not None:
+            self._indexer.shutdown(wait=False, cancel_futures=True)
+
+    # -- which library --------------------------------------------------------------------------
+
+    def scope(self, guild_id: int | None) -> Scope | None:
+        """Which library answers in `guild_id`: its own (at its texts' revision), or None for
+        the shipped one."""
+        if guild_id is None or self.libraries is None:
+            return None
+        revision = self.revisions.get(guild_id)
+        return Scope(guild_id, revision) if revision is not None else None
+
+    def texts_changed(self, guild_id: int, revision: int | None) -> None:
+        """A server's texts were added or removed: its new revision (None: it has no texts of
+        its own left); libraries loaded before are not used again."""
+        if revision is None:
+            self.revisions.pop(guild_id, None)
+        else:
+            self.revisions[guild_id] = revision
+        if self.libraries is not None:
+            self.libraries.forget(guild_id)
+
+    async def library_of(self, guild_id: int | None) -> Library:
+        """The library that answers in `guild_id`, loaded on first use (off the event loop;
+        its index built in the indexing worker if the cache lacks it)."""
+        scope = self.scope(guild_id)
+        libraries = self.libraries
+        if scope is None or libraries is None:
+            return self.library
+        loaded = libraries.loaded(scope)
+        if loaded is not None:
+            return loaded
+        try:
+            return await self.run(libraries.get, scope, build=False)
+        except NotIndexed:
+            await self.index(worker.index_server, scope.guild_id)
+            return await self.run(libraries.get, scope, build=False)
+
+    async def index(self, func: Callable[..., T], /, *args: Any) -> T:
+        """Run `func` (one of `bot.worker`'s indexing calls) in the indexing worker process,
+        started on first use; one text at a time."""
+        loop = asyncio.get_running_loop()
+        if self._indexer is None:
+            if self._worker_args is None:
+                raise RuntimeError("this searcher has no texts of servers to index")
+            self._indexer = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker.load,
+                initargs=self._worker_args,
+            )
+        indexer = self._indexer
+        try:
+            return await loop.run_in_executor(indexer, func, *args)
+        except BrokenProcessPool:
+            if self._indexer is indexer:
+                log.warning("the indexing worker died; starting a new one")
+                self._indexer = None
+                indexer.shutdown(wait=False, cancel_futures=True)
+            raise
 
     # -- questions and searches --------------------------------------------------------------
 
-    async def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
-        """library.answer (QueryError for a question that cannot be asked)."""
-        return await self._search(
-            worker.answer, self.library.answer, searchable(question), limit, context
-        )
+    async def answer(
+        self, question: str, limit: int = 5, context: str = "", *, guild_id: int | None = None
+    ) -> Answer:
+        """library.answer in the library of `guild_id` (QueryError for a question that
+        cannot be asked)."""
+        return await self._search(guild_id, "answer", searchable(question), limit, context)
 
-    async def search(self, query: str, limit: int = 25) -> list[Hit]:
-        return await self._search(worker.search, self.library.search, searchable(query), limit)
+    async def search(
+        self, query: str, limit: int = 25, *, guild_id: int | None = None
+    ) -> list[Hit]:
+        return await self._search(guild_id, "search", searchable(query), limit)
 
-    async def _search(
-        self, in_process: Callable[..., T], in_thread: Callable[..., T], *args: object
-    ) -> T:
+    async def _search(self, guild_id: int | None, call: str, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         self.pending += 1
         try:
+            library = await self.library_of(guild_id)  # loaded here too: its buttons need it
             if self._make_pool is None:
-                return await loop.run_in_executor(self.pool, in_thread, *args)
+                return await loop.run_in_executor(self.pool, getattr(library, call), *args)
+            in_process = getattr(worker, call)
+            scope = self.scope(guild_id)
             pool = self.pool
             try:
-                return await loop.run_in_executor(pool, in_process, *args)
+                return await loop.run_in_executor(pool, in_process, scope, *args)
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): start a fresh pool and try once more,
                 # rather than failing every question until the bot restarts. Every question
@@ -146,7 +275,7 @@ class Searcher:
                 if self.pool is pool:
                     log.warning("a search worker died; starting new workers")
                     self._replace_pool()
-                return await loop.run_in_executor(self.pool, in_process, *args)
+                return await loop.run_in_executor(self.pool, in_process, scope, *args)
         finally:
             self.pending -= 1
 
@@ -163,15 +292,32 @@ class Searcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.threads, functools.partial(func, *args, **kwargs))
 
-    async def passage(self, ref: str) -> Passage:
-        """library.passage (UnknownReference, with suggestions)."""
-        return await self.run(self.library.passage, ref)
+    async def passage(self, ref: str, *, guild_id: int | None = None) -> Passage:
+        """library.passage in the library of `guild_id` (UnknownReference, with
+        suggestions)."""
+        library = await self.library_of(guild_id)
+        return await self.run(library.passage, ref)
 
-    async def around(self, ref: str) -> tuple[Passage, Passage | None, Passage | None]:
+    async def around(
+        self, ref: str, *, guild_id: int | None = None
+    ) -> tuple[Passage, Passage | None, Passage | None]:
         """A passage with the paragraphs before and after it (None at a text's ends)."""
+        library = await self.library_of(guild_id)
 
         def work() -> tuple[Passage, Passage | None, Passage | None]:
-            library = self.library
             return library.passage(ref), library.previous(ref), library.next(ref)
 
         return await self.run(work)
+
+
+def _worker_args(libraries: ServerLibraries) -> tuple[Any, ...]:
+    """What a worker process is started with: where the shipped texts, the index caches and
+    the servers' texts are, and the memory budget for servers' libraries."""
+    return (
+        str(libraries.sources_dir),
+        str(libraries.shipped_cache_dir),
+        os.getpid(),
+        libraries.uploads,
+        str(libraries.cache_dir),
+        libraries.budget_bytes,
+    )

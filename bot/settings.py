@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=REPO_ROOT / "data",
         validation_alias=_env("HISTBOT_DATA_DIR"),
-        description="Folder for the index cache and the study-session database.",
+        description="Folder for the index caches, the study-session and the upload databases.",
     )
     ask_cooldown_seconds: float = Field(
         default=5.0,
@@ -101,6 +101,43 @@ class Settings(BaseSettings):
             "competes with the event loop; 0 runs them on the threads instead."
         ),
     )
+    upload_max_mb: float = Field(
+        default=10.0,
+        gt=0,
+        le=256,
+        validation_alias=_env("HISTBOT_UPLOAD_MAX_MB"),
+        description="The largest file /library add accepts, in MB (refused before download).",
+    )
+    upload_max_texts: int = Field(
+        default=20,
+        ge=1,
+        validation_alias=_env("HISTBOT_UPLOAD_MAX_TEXTS"),
+        description="Texts a server may add of its own.",
+    )
+    upload_max_passages: int = Field(
+        default=50_000,
+        ge=1,
+        validation_alias=_env("HISTBOT_UPLOAD_MAX_PASSAGES"),
+        description="Passages a server's own texts may hold in all.",
+    )
+    library_role: str = Field(
+        default="",
+        validation_alias=_env("HISTBOT_LIBRARY_ROLE"),
+        description=(
+            "A role whose members may add and remove a server's texts, besides members with "
+            "Manage Server (empty: Manage Server only)."
+        ),
+    )
+    library_memory_mb: int = Field(
+        default=512,
+        ge=1,
+        validation_alias=_env("HISTBOT_LIBRARY_MEMORY_MB"),
+        description=(
+            "Memory each process (the bot, each search worker) may spend on servers' own "
+            "libraries; beyond it the least recently used are dropped and loaded again when "
+            "asked."
+        ),
+    )
 
     @field_validator("dev_guild_ids", mode="before")
     @classmethod
@@ -128,3 +165,21 @@ class Settings(BaseSettings):
     def index_cache_dir(self) -> Path:
         """Where the BM25 index is cached, keyed by the texts' content."""
         return self.data_dir / "index-cache"
+
+    @property
+    def uploads_database_path(self) -> Path:
+        """SQLite file for the texts servers added (`/library add`)."""
+        return self.data_dir / "library.sqlite3"
+
+    @property
+    def server_index_cache_dir(self) -> Path:
+        """Where each server's library index is cached, a folder per server."""
+        return self.data_dir / "server-indexes"
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return int(self.upload_max_mb * 2**20)
+
+    @property
+    def library_memory_bytes(self) -> int:
+        return self.library_memory_mb * 2**20

@@ -22,6 +22,7 @@ from bot.bot import HistBot
 from bot.searching import Searcher
 from bot.settings import DISCORD_API_V10, Settings
 from bot.storage import SqliteSessionStore
+from bot.uploads import SqliteUploadStore
 from knowledge import Library
 
 
@@ -56,15 +57,20 @@ async def histbot(
     processes: bool = True,
     sync_on_start: bool | None = None,
 ) -> AsyncIterator[HistBot]:
-    """A HistBot with its search workers started and its session store open; all of them
-    closed on the way out. `processes=False` answers on threads whatever the settings say."""
+    """A HistBot with its search workers started and its session and upload stores open;
+    all of them closed on the way out. `processes=False` answers on threads whatever the
+    settings say (and with the shipped texts only: for `sync`)."""
+    uploads = SqliteUploadStore(settings.uploads_database_path)
+    await asyncio.to_thread(uploads.open)
     searcher = (
-        Searcher.for_settings(library, settings)
+        Searcher.for_settings(library, settings, uploads)
         if processes
         else Searcher.on_threads(library, settings.search_workers)
     )
     async with searcher, SqliteSessionStore(settings.database_path) as store:
-        bot = HistBot(settings, searcher=searcher, store=store, sync_on_start=sync_on_start)
+        bot = HistBot(
+            settings, searcher=searcher, store=store, uploads=uploads, sync_on_start=sync_on_start
+        )
         async with bot:
             yield bot
 

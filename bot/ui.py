@@ -112,11 +112,13 @@ async def ref_autocomplete(
     """References and section titles matching what is typed (off the event loop, in time)."""
     bot: HistBot = interaction.client  # type: ignore[assignment]
     searcher = bot.searcher
+
+    async def complete() -> list[tuple[str, str]]:
+        library = await searcher.library_of(interaction.guild_id)
+        return await searcher.run(library.complete, current[:100], CHOICES_LIMIT)
+
     try:
-        pairs = await asyncio.wait_for(
-            searcher.run(searcher.library.complete, current[:100], CHOICES_LIMIT),
-            AUTOCOMPLETE_TIMEOUT,
-        )
+        pairs = await asyncio.wait_for(complete(), AUTOCOMPLETE_TIMEOUT)
     except Exception:
         log.warning("autocomplete failed for %r", current, exc_info=True)
         return []

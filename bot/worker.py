@@ -1,5 +1,10 @@
-"""What runs inside a search worker process (see `bot.searching`): the library, loaded once
-from the index cache, and the calls the bot sends it.
+"""What runs inside a worker process (see `bot.searching`): the libraries, loaded from the
+index cache, and the calls the bot sends them.
+
+Search workers answer questions and searches, each in the library of the server asked in
+(`scope`: None for the shipped texts; a server's library is loaded on its first question
+and kept within the memory budget, `bot.libraries`). The indexing worker reads and indexes
+texts added from Discord, so that CPU work never runs in the bot's process.
 
 It imports the knowledge library and nothing of Discord, so a worker starts light.
 """
@@ -7,21 +12,51 @@ It imports the knowledge library and nothing of Discord, so a worker starts ligh
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge import Answer, Hit, Library
+from bot.libraries import Scope, ServerLibraries
+from bot.uploads import UploadRefused, UploadStore
+from knowledge import Answer, Hit, Library, Source
+from knowledge.formats import read_document_bytes
+from knowledge.sources import cut_passages
 
 PARENT_CHECK_SECONDS = 0.5
-_library: Library | None = None
+_libraries: ServerLibraries | None = None
 
 
-def load(sources_dir: str, cache_dir: str, parent_pid: int) -> None:
-    """The worker's initializer: load the library, and watch the bot process."""
-    global _library
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """A text read and indexed with its server's library, ready to be stored."""
+
+    text: str
+    passages: int
+    sections: int
+
+
+def load(
+    sources_dir: str,
+    cache_dir: str,
+    parent_pid: int,
+    uploads: UploadStore | None = None,
+    servers_cache_dir: str | None = None,
+    budget_bytes: int = 0,
+) -> None:
+    """The worker's initializer: load the shipped library, and watch the bot process."""
+    global _libraries
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    _library = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+    shipped = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+    _libraries = ServerLibraries(
+        shipped,
+        Path(sources_dir),
+        uploads,
+        Path(servers_cache_dir or cache_dir),
+        budget_bytes,
+        shipped_cache_dir=Path(cache_dir),
+    )
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -31,15 +66,52 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
+def _loaded() -> ServerLibraries:
+    assert _libraries is not None, "worker library not loaded"
+    return _libraries
+
+
 def ready() -> bool:
-    return _library is not None
+    return _libraries is not None
 
 
-def answer(question: str, limit: int, context: str) -> Answer:
-    assert _library is not None, "worker library not loaded"
-    return _library.answer(question, limit, context)
+# -- search workers ----------------------------------------------------------------------------
 
 
-def search(query: str, limit: int) -> list[Hit]:
-    assert _library is not None, "worker library not loaded"
-    return _library.search(query, limit)
+def answer(scope: Scope | None, question: str, limit: int, context: str) -> Answer:
+    return _loaded().get(scope).answer(question, limit, context)
+
+
+def search(scope: Scope | None, query: str, limit: int) -> list[Hit]:
+    return _loaded().get(scope).search(query, limit)
+
+
+# -- the indexing worker -----------------------------------------------------------------------
+
+
+def index_upload(guild_id: int, source: Source, data: bytes, passages_left: int) -> Indexed:
+    """Read an uploaded file and index it with the server's texts into the server's cache.
+
+    SourceError (one line naming the file) for a file that cannot be read or has no
+    paragraphs; UploadRefused for a text of more than `passages_left` passages, found by
+    parsing it alone first, so a refused text never replaces the server's cached index."""
+    text = read_document_bytes(Path(source.file.name), data)
+    alone = len(cut_passages([source], [text]))
+    if alone > passages_left:
+        raise UploadRefused(
+            f"{source.title} has {alone:,} passages, more than this server's texts may still "
+            f"add ({passages_left:,} of the limit are left)."
+        )
+    library = _loaded().build(guild_id, [(source, text)])
+    own = [p for p in library.passages if p.source_id == source.id]
+    return Indexed(text, len(own), len({p.section for p in own}))
+
+
+def index_server(guild_id: int) -> int:
+    """Index a server's texts into its cache (after a removal, or when the cache lacks them);
+    a server with no texts of its own left loses its cache. The passages indexed."""
+    libraries = _loaded()
+    if libraries.uploads is None or not libraries.uploads.texts(guild_id):
+        shutil.rmtree(libraries.cache_of(guild_id), ignore_errors=True)
+        return 0
+    return len(libraries.build(guild_id).passages)

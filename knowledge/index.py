@@ -196,6 +196,11 @@ def content_key(parts: Iterable[bytes], params: BM25Params) -> str:
     return digest.hexdigest()[:32]
 
 
+def cache_folder(cache_dir: Path, name: str, key: str) -> Path:
+    """Where the index of library `name` (its texts' ids) with content key `key` is cached."""
+    return cache_dir / f"index-{name}-{key}"
+
+
 def load_or_build(
     cache_dir: Path | None,
     name: str,
@@ -210,7 +215,7 @@ def load_or_build(
     (truncated, foreign, of another format) is rebuilt with one warning line; a data folder
     that cannot be written only costs the cache."""
     if cache_dir is not None:
-        folder = cache_dir / f"index-{name}-{key}"
+        folder = cache_folder(cache_dir, name, key)
         if folder.exists():
             try:
                 return _open_cached(folder)

@@ -24,7 +24,7 @@ from knowledge import semantic
 from knowledge.answering import abstention_reason, confidence, question_vector, quote, rank
 from knowledge.bm25 import BM25Params
 from knowledge.errors import QueryError, SourceError, UnknownReference
-from knowledge.index import SearchIndex, content_key, load_or_build
+from knowledge.index import SearchIndex, cache_folder, content_key, load_or_build
 from knowledge.model import AnsweringModel
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
 from knowledge.query import analyse
@@ -105,9 +105,7 @@ class Library:
         sources = [source for source, _ in texts]
         if len({s.id for s in sources}) != len(sources):
             raise SourceError("two texts of the library have the same id")
-        described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s in sources]
-        key = content_key([*described, *(text.encode() for _, text in texts)], params)
-        name = hashlib.sha256(" ".join(sorted(s.id for s in sources)).encode()).hexdigest()[:8]
+        key, name = _texts_key(texts, params), _library_name(sources)
         passages, index = load_or_build(
             cache_dir, name, key, lambda: cut_passages(sources, [text for _, text in texts]), params
         )
@@ -148,6 +146,15 @@ class Library:
             self.index.corpus.sentence_count,
             time.perf_counter() - started,
         )
+
+    @staticmethod
+    def is_cached(
+        texts: Sequence[tuple[Source, str]], cache_dir: Path, params: BM25Params | None = None
+    ) -> bool:
+        """Whether `from_texts(texts, cache_dir)` would open a cached index rather than parse
+        and index the texts (a caller that must not spend the CPU here builds elsewhere)."""
+        key = _texts_key(texts, params or BM25Params())
+        return cache_folder(cache_dir, _library_name([s for s, _ in texts]), key).is_dir()
 
     # -- passages --------------------------------------------------------------------------
 
@@ -358,6 +365,17 @@ class Library:
                 if same and info not in seen:
                     seen.append(info)
         return tuple(seen[:3])
+
+
+def _texts_key(texts: Sequence[tuple[Source, str]], params: BM25Params) -> str:
+    """The index cache key: every source's description (its file by name only) and text."""
+    described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s, _ in texts]
+    return content_key([*described, *(text.encode() for _, text in texts)], params)
+
+
+def _library_name(sources: Sequence[Source]) -> str:
+    """Which library a cache is of (its texts' ids), whatever their content."""
+    return hashlib.sha256(" ".join(sorted(s.id for s in sources)).encode()).hexdigest()[:8]
 
 
 def _label(passage: Passage) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import string
+import tempfile
 import tomllib
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from knowledge.errors import SourceError
@@ -65,6 +70,123 @@ def read_text(source: Source) -> str:
         return read_document(source.file)
     except SourceError as exc:
         raise SourceError(f"text of {source.id!r}: {exc}") from None
+
+
+# -- naming and adding texts (`histbot add`, texts added from Discord) ------------------------
+
+MAX_TITLE_CHARS = 200
+
+
+def source_id_for(name: str, taken: Collection[str] = ()) -> str:
+    """A source id made from a title or file name, not one of `taken`: "The Fall of the
+    Bastille" -> "the-fall-of-the-bastille" (then "-2", "-3" … if taken)."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:32].rstrip("-") or "text"
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        suffix = f"-{number}"
+        candidate = base[: 32 - len(suffix)].rstrip("-") + suffix
+    return candidate
+
+
+def check_source_id(source_id: str) -> str:
+    """`source_id` if it can name a source (it is typed in references), else SourceError."""
+    if not _ID.match(source_id):
+        raise SourceError(
+            f"id {source_id!r} must be 1-32 lower-case letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return source_id
+
+
+def title_for(file_name: str) -> str:
+    """A title made from a file name when none is given: "fall_of-the-bastille.txt" ->
+    "Fall Of The Bastille"; a name already in mixed case keeps its case."""
+    stem = " ".join(re.sub(r"[-_.]+", " ", Path(file_name).stem).split())
+    return (string.capwords(stem) if stem.islower() else stem) or "Untitled"
+
+
+def check_title(title: str) -> str:
+    """The title cleaned of surrounding and repeated spaces, or SourceError."""
+    cleaned = " ".join(title.split())
+    if not cleaned:
+        raise SourceError("the title is empty")
+    if len(cleaned) > MAX_TITLE_CHARS:
+        raise SourceError(f"the title is over {MAX_TITLE_CHARS} characters")
+    return cleaned
+
+
+def duplicate_of(sources: Sequence[Source], source_id: str, title: str) -> str | None:
+    """Why a new text cannot join `sources` (its id or title is taken), or None."""
+    for source in sources:
+        if source.id == source_id:
+            return f"a text with id {source_id!r} is already in the library ({source.title})"
+        if source.title.casefold() == title.casefold():
+            return f"a text titled {title!r} is already in the library (id {source.id!r})"
+    return None
+
+
+def add_source(
+    folder: Path, file: Path, *, title: str | None = None, source_id: str | None = None
+) -> Source:
+    """Copy `file` into the sources `folder` and add its entry to the manifest.
+
+    The text is read and parsed first (SourceError, one line naming the file, for anything
+    `read_text` or the parser refuses); the file is copied under a temporary name and
+    renamed, then the manifest is replaced in one rename, so a failure leaves the folder as
+    it was."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SourceError(f"sources folder not found: {folder}")
+    sources = read_manifest(folder) if (folder / MANIFEST_NAME).exists() else []
+    title = check_title(title if title is not None else title_for(file.name))
+    taken = {s.id for s in sources}
+    if source_id is None:
+        source_id = source_id_for(title, taken)
+    problem = duplicate_of(sources, check_source_id(source_id), title)
+    if problem:
+        raise SourceError(problem)
+    text = read_document(file)
+    target = folder / file.name
+    if target.exists() and not target.samefile(file):
+        raise SourceError(f"a file named {file.name!r} is already in {folder}")
+    source = Source(id=source_id, title=title, file=target.resolve())
+    cut_passages([source], [text])  # SourceError for a text with no paragraphs
+    copied = not target.exists()
+    try:
+        if copied:
+            _write_atomically(target, file.read_bytes())
+        _add_entry(folder / MANIFEST_NAME, {"id": source_id, "file": file.name, "title": title})
+    except OSError as exc:
+        if copied:
+            target.unlink(missing_ok=True)
+        raise SourceError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    return source
+
+
+def _add_entry(manifest: Path, entry: dict[str, str]) -> None:
+    """Append a [[sources]] table to the manifest, replacing the file in one rename."""
+    lines = [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in entry.items()]
+    old = manifest.read_text(encoding="utf-8") if manifest.exists() else ""
+    new = "\n".join([old.rstrip(), "", "[[sources]]", *lines, ""]).lstrip()
+    # A JSON string is a valid TOML basic string; check the whole file reads back anyway.
+    tomllib.loads(new)
+    _write_atomically(manifest, new.encode("utf-8"))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, synced, then renamed into place."""
+    fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
 
 
 def _lowercase_words(texts: Sequence[str]) -> frozenset[str]:

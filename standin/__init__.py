@@ -5,9 +5,19 @@ The unmodified discord.py client connects to :class:`StandinServer` over real so
 (see ``harness.py``); the pytest fixtures live in ``standin.plugin``.
 """
 
-from .harness import ChannelRef, Discord, InteractionNotAnswered, Msg, NoReply, Reply, UserRef
+from .harness import (
+    ChannelRef,
+    Discord,
+    GuildRef,
+    InteractionNotAnswered,
+    Msg,
+    NoReply,
+    Reply,
+    UserRef,
+)
 from .payloads import Intent, Perm
 from .server import (
+    Attachment,
     Fault,
     GatewayFrame,
     InteractionRecord,
@@ -18,10 +28,12 @@ from .server import (
 )
 
 __all__ = [
+    "Attachment",
     "ChannelRef",
     "Discord",
     "Fault",
     "GatewayFrame",
+    "GuildRef",
     "Intent",
     "InteractionNotAnswered",
     "InteractionRecord",

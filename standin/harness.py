@@ -72,6 +72,16 @@ class ChannelRef:
         return f"<#{self.id}>"
 
 
+@dataclass(frozen=True)
+class GuildRef:
+    """A server of the stand-in's world beside the default one (see ``Discord.add_guild``)."""
+
+    id: int
+    name: str
+    owner: UserRef
+    channel: ChannelRef
+
+
 UserLike = UserRef | int
 ChannelLike = ChannelRef | int
 
@@ -441,6 +451,27 @@ class Discord:
             guild_id=self.guild_id,
         )
         return ref
+
+    async def add_guild(
+        self, name: str, *, members: Sequence[UserLike] = (), roles: Sequence[str] = ()
+    ) -> GuildRef:
+        """Another server the bot is in, with an owner of its own, ``members`` (people of
+        the default server may be members of both) and a #general channel; GUILD_CREATE goes
+        out to the bot as when it joins a server. ``roles`` are created without permissions
+        and given to every member of ``members`` (by name: a role the bot's settings name)."""
+        w = self.world
+        owner = self._user_ref(w.add_user(f"{name.split()[0].lower()}-owner"))
+        guild = w.add_guild(name, owner.id)
+        bot_role = w.add_role(guild.id, self.server.config.bot_name, p.BOT_PERMISSIONS, bot_id=w.bot_id)
+        role_ids = [w.add_role(guild.id, role, 0) for role in roles]
+        w.add_member(guild.id, owner.id)
+        w.add_member(guild.id, w.bot_id, roles=[bot_role])
+        for member in members:
+            w.add_member(guild.id, _id(member), roles=role_ids)
+        channel = self._channel_ref(w.add_text_channel(guild.id, "general"))
+        guild.system_channel_id = channel.id
+        await self.server.dispatch("GUILD_CREATE", w.guild_create(guild.id), guild_id=guild.id)
+        return GuildRef(guild.id, name, owner, channel)
 
     async def add_channel(self, name: str, *, overwrites: Sequence[Json] = ()) -> ChannelRef:
         cid = self.world.add_text_channel(

@@ -139,6 +139,22 @@ class UploadedFile:
 
 
 @dataclass
+class Attachment:
+    """A file a person attaches to a slash command's attachment option, served from the
+    stand-in's CDN route as Discord serves it. The knobs misbehave on purpose: ``size``
+    declares another size than the file's in the interaction (a client can lie),
+    ``chunk_delay`` sends the file slowly (64 KiB at a time), ``chunked`` leaves out the
+    Content-Length header."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    size: int | None = None
+    chunk_delay: float = 0.0
+    chunked: bool = False
+
+
+@dataclass
 class RestCall:
     """One REST request as received, with the answer the stand-in gave."""
 
@@ -337,6 +353,8 @@ class World:
         self.channel_messages: dict[int, list[int]] = {}
         self.meta: dict[int, MessageMeta] = {}
         self.attachment_data: dict[int, bytes] = {}
+        #: How an attachment option's file is served (see ``Attachment``), by attachment id.
+        self.attachment_serving: dict[int, Attachment] = {}
         self.dm_by_user: dict[int, int] = {}
         self.commands: dict[int | None, list[Json]] = {}
         self.owner_id = self.ids.next()
@@ -781,6 +799,8 @@ class StandinServer:
         self.unknown_routes: list[RestCall] = []
         self.frames: list[GatewayFrame] = []
         self.faults: list[Fault] = []
+        #: Attachment ids in the order their files were fetched from the CDN route.
+        self.attachment_downloads: list[int] = []
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: list[Connection] = []
         self.interactions: dict[int, InteractionRecord] = {}
@@ -1107,12 +1127,28 @@ class StandinServer:
 
     # ------------------------------------------------------------------ attachments & state
 
-    async def _attachment(self, request: web.Request) -> web.Response:
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
         try:
-            data = self.world.attachment_data[int(request.match_info["attachment_id"])]
+            aid = int(request.match_info["attachment_id"])
+            data = self.world.attachment_data[aid]
         except (KeyError, ValueError):
             return web.Response(status=404, text="Not Found")
-        return web.Response(body=data, content_type="application/octet-stream")
+        self.attachment_downloads.append(aid)
+        serving = self.world.attachment_serving.get(aid)
+        if serving is None or not (serving.chunk_delay or serving.chunked):
+            return web.Response(body=data, content_type="application/octet-stream")
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        if serving.chunked:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = len(data)
+        await response.prepare(request)
+        for start in range(0, len(data), 64 * 1024):
+            if serving.chunk_delay:
+                await asyncio.sleep(serving.chunk_delay)
+            await response.write(data[start : start + 64 * 1024])
+        await response.write_eof()
+        return response
 
     async def _state_endpoint(self, request: web.Request) -> web.Response:
         return web.json_response(self.summary())
@@ -2982,16 +3018,20 @@ class StandinServer:
         elif otype == 11:
             upload = (
                 value
-                if isinstance(value, UploadedFile)
+                if isinstance(value, UploadedFile | Attachment)
                 else UploadedFile("files[0]", value[0], None, value[1])
             )
             aid = self.world.ids.next()
             self.world.attachment_data[aid] = upload.data
+            declared = len(upload.data)
+            if isinstance(upload, Attachment):
+                self.world.attachment_serving[aid] = upload
+                declared = upload.size if upload.size is not None else declared
             url = f"{self.base_url}/attachments/0/{aid}/{upload.filename}"
             resolved.setdefault("attachments", {})[str(aid)] = p.attachment(
                 aid,
                 upload.filename,
-                size=len(upload.data),
+                size=declared,
                 url=url,
                 content_type=upload.content_type,
                 ephemeral=True,

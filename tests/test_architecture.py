@@ -96,6 +96,8 @@ def test_the_bot_imports_only_downwards(graph: grimp.ImportGraph) -> None:
         "bot",
         grimp.Layer("replies", "checks", "searching", "storage", independent=True),
         grimp.Layer("inputs", "worker", independent=True),
+        "libraries",
+        "uploads",
         "rendering",
         "settings",
     ]

@@ -38,12 +38,15 @@ class OtherMatchesButton(HistButton, template=OTHERS_TEMPLATE):
         shown = interaction.message.embeds if interaction.message else []
         question = question_from_title(shown[0].title if shown else "")
 
+        guild_id = interaction.guild_id
+
         async def work() -> tuple[list[Passage], dict[str, Hit]]:
-            passages = [await bot.searcher.passage(ref) for ref in refs]
+            passages = [await bot.searcher.passage(ref, guild_id=guild_id) for ref in refs]
             hits: dict[str, Hit] = {}
             if question:
                 with contextlib.suppress(QueryError):
-                    hits = {h.ref: h for h in await bot.searcher.search(question, 25)}
+                    found = await bot.searcher.search(question, 25, guild_id=guild_id)
+                    hits = {h.ref: h for h in found}
             return passages, hits
 
         passages, hits = await bot.replies.compute(interaction, work(), ephemeral=True)
@@ -76,7 +79,9 @@ class Ask(commands.Cog):
         bot = self.bot
         with bot.cooldowns.spend("ask", interaction.user.id):
             answer = await bot.replies.compute(
-                interaction, bot.searcher.answer(question), ephemeral=private
+                interaction,
+                bot.searcher.answer(question, guild_id=interaction.guild_id),
+                ephemeral=private,
             )
         if not private and isinstance(interaction.channel, discord.Thread):
             await self.record_in_session(interaction, interaction.channel, answer)

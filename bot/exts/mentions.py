@@ -108,10 +108,11 @@ class Mentions(commands.Cog):
             await bot.replies.reply(message, embed=help_embed(bot.searcher.library.passages))
             return
         earlier = ref_from_embed(replied.embeds[0]) if replied and replied.embeds else None
+        guild_id = message.guild.id if message.guild is not None else None
         try:
             with bot.cooldowns.spend("ask", message.author.id):
-                context = await self.context_of(earlier)
-                answer = await bot.searcher.answer(question, context=context)
+                context = await self.context_of(earlier, guild_id)
+                answer = await bot.searcher.answer(question, context=context, guild_id=guild_id)
         except app_commands.CommandOnCooldown as cooldown:
             wait = f"{max(cooldown.retry_after, 1):.0f}s"
             await bot.replies.reply(message, content=f"Easy there — you can ask again in {wait}.")
@@ -124,12 +125,12 @@ class Mentions(commands.Cog):
             return
         await bot.replies.reply(message, **answer_message(answer))
 
-    async def context_of(self, ref: str | None) -> str:
+    async def context_of(self, ref: str | None, guild_id: int | None) -> str:
         """The text of the passage an earlier answer quoted ("" if there is none)."""
         if not ref:
             return ""
         try:
-            return (await self.bot.searcher.passage(ref)).text
+            return (await self.bot.searcher.passage(ref, guild_id=guild_id)).text
         except KnowledgeError:
             return ""
 

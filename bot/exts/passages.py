@@ -37,10 +37,10 @@ log = logging.getLogger(__name__)
 
 
 async def passage_message(
-    bot: HistBot, ref: str, page: int = 0
+    bot: HistBot, guild_id: int | None, ref: str, page: int = 0
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """A passage page as embed + previous/next buttons (raises UnknownReference)."""
-    passage, previous, following = await bot.searcher.around(ref)
+    passage, previous, following = await bot.searcher.around(ref, guild_id=guild_id)
     embed, pages = passage_embed(passage, page)
     page = min(max(page, 0), pages - 1)
     return embed, make_view(passage_buttons(passage, page, pages, previous, following))
@@ -63,7 +63,9 @@ class FullPassageButton(HistButton, template=FULL_TEMPLATE):
     kind = "full"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        embed, view = await passage_message(bot, fields["ref"], int(fields["page"]))
+        embed, view = await passage_message(
+            bot, interaction.guild_id, fields["ref"], int(fields["page"])
+        )
         await bot.replies.send(interaction, embed=embed, view=view, ephemeral=True)
 
 
@@ -73,7 +75,9 @@ class NavButton(HistButton, template=NAV_TEMPLATE):
     kind = "nav"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        embed, view = await passage_message(bot, fields["ref"], int(fields["page"]))
+        embed, view = await passage_message(
+            bot, interaction.guild_id, fields["ref"], int(fields["page"])
+        )
         if may_edit(interaction):
             await bot.replies.update(interaction, embed=embed, view=view)
         else:
@@ -86,7 +90,9 @@ class ContextButton(HistButton, template=CONTEXT_TEMPLATE):
     kind = "context"
 
     async def run(self, interaction: discord.Interaction, bot: HistBot, **fields: str) -> None:
-        passage, previous, following = await bot.searcher.around(fields["ref"])
+        passage, previous, following = await bot.searcher.around(
+            fields["ref"], guild_id=interaction.guild_id
+        )
         await bot.replies.send(
             interaction,
             embed=context_embed(passage, previous, following),
@@ -118,21 +124,23 @@ class Passages(commands.Cog):
     async def passage(
         self, interaction: discord.Interaction, ref: app_commands.Range[str, 1, 100]
     ) -> None:
-        embed, view = await passage_message(self.bot, ref)
+        embed, view = await passage_message(self.bot, interaction.guild_id, ref)
         await self.bot.replies.send(interaction, embed=embed, view=view)
 
     @app_commands.command(name="sources", description="The texts I answer from, with sections.")
     async def sources(self, interaction: discord.Interaction) -> None:
         searcher = self.bot.searcher
-        sections = await searcher.run(searcher.library.sections)
-        embeds = sources_embeds(searcher.library.sources, sections)
+        library = await searcher.library_of(interaction.guild_id)
+        sections = await searcher.run(library.sections)
+        embeds = sources_embeds(library.sources, sections)
         await self.bot.replies.send(interaction, embeds=embeds)
 
     @app_commands.command(name="random", description="A random passage to discuss.")
     async def random(self, interaction: discord.Interaction) -> None:
-        searcher = self.bot.searcher
-        passage = await searcher.run(searcher.library.random_passage, self.rng)
-        _, previous, following = await searcher.around(passage.ref)
+        searcher, guild_id = self.bot.searcher, interaction.guild_id
+        library = await searcher.library_of(guild_id)
+        passage = await searcher.run(library.random_passage, self.rng)
+        _, previous, following = await searcher.around(passage.ref, guild_id=guild_id)
         embed, pages = random_embed(passage)
         specs = [
             ButtonSpec("context", "Context", context_id(passage.ref)),

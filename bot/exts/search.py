@@ -87,7 +87,7 @@ class PageButton(HistButton, template=PAGE_TEMPLATE):
                 interaction, "These results have expired: run `/search` again."
             )
             return
-        search = bot.searcher.search(query, SEARCH_LIMIT)
+        search = bot.searcher.search(query, SEARCH_LIMIT, guild_id=interaction.guild_id)
         hits = await bot.replies.compute(interaction, search, update=True)
         pages = search_pages(hits)
         page = min(int(fields["page"]), pages - 1)
@@ -112,7 +112,8 @@ class Search(commands.Cog):
     ) -> None:
         bot = self.bot
         with bot.cooldowns.spend("search", interaction.user.id):
-            hits = await bot.replies.compute(interaction, bot.searcher.search(query, SEARCH_LIMIT))
+            search = bot.searcher.search(query, SEARCH_LIMIT, guild_id=interaction.guild_id)
+            hits = await bot.replies.compute(interaction, search)
         embed = search_embed(query, hits, 0)
         if not hits:
             await bot.replies.send(interaction, embed=embed, ephemeral=True)

@@ -258,6 +258,8 @@ def help_embed(passages: Sequence[Passage] = ()) -> discord.Embed:
             "`/passage ref:` read a passage, e.g. `3.2`; type to search references and sections\n"
             "`/sources` the texts, their sections and passage counts\n"
             "`/random` a random passage to discuss\n"
+            "`/library add file:` add a text this server searches (Manage Server); "
+            "`/library list`\n"
             "Mention me with a question, or reply to one of my answers to follow up on it."
         ),
         inline=False,

@@ -60,10 +60,7 @@ SUPPORTED = (".txt", ".md", ".html", ".epub", ".pdf")
 
 def read_document(path: Path) -> str:
     """The text of a file in any supported format, as the parser reads it."""
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        kinds = ", ".join(SUPPORTED)
-        raise SourceError(f"unsupported file type {path.suffix or '(none)'!r} ({kinds}): {path}")
+    _reader(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -73,12 +70,29 @@ def read_document(path: Path) -> str:
         raise SourceError(f"file not found: {path}") from None
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return read_document_bytes(path, data)
+
+
+def read_document_bytes(name: Path, data: bytes) -> str:
+    """The text of a file already in memory (an upload), with the same checks as
+    `read_document`; `name` (its file name) picks the reader and names it in messages."""
+    reader = _reader(name)
+    if len(data) > MAX_FILE_BYTES:
+        raise SourceError(f"file is over {MAX_FILE_BYTES // 2**20} MB: {name}")
     if not data.strip():
-        raise SourceError(f"file is empty: {path}")
-    text = reader(path, data)
+        raise SourceError(f"file is empty: {name}")
+    text = reader(name, data)
     if not text.strip():
-        raise SourceError(f"file has no text: {path}")
+        raise SourceError(f"file has no text: {name}")
     return text
+
+
+def _reader(path: Path) -> Callable[[Path, bytes], str]:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        kinds = ", ".join(SUPPORTED)
+        raise SourceError(f"unsupported file type {path.suffix or '(none)'!r} ({kinds}): {path}")
+    return reader
 
 
 def decode_text(path: Path, data: bytes) -> str:

@@ -1,5 +1,6 @@
 """A HistBot on the Discord stand-in, with real dependencies: the library (worker processes
-or threads), a session store on a SQLite file, settings for the stand-in."""
+or threads), a session store and an upload store on SQLite files, settings for the
+stand-in."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from bot.bot import HistBot
 from bot.searching import Searcher
 from bot.storage import SessionStore, SqliteSessionStore
+from bot.uploads import SqliteUploadStore
 from knowledge import Library
 from standin import Discord
 from tests.bot.helpers import StartBot, bot_settings
@@ -31,11 +33,15 @@ async def start_bot(standin: Discord, library: Library, tmp_path: Path) -> Async
             *, library: Library = library, store: SessionStore | None = None, **changes: Any
         ) -> HistBot:
             settings = bot_settings(standin, tmp_path, **changes)
-            searcher = await stack.enter_async_context(Searcher.for_settings(library, settings))
+            uploads = SqliteUploadStore(settings.uploads_database_path)
+            uploads.open()
+            searcher = await stack.enter_async_context(
+                Searcher.for_settings(library, settings, uploads)
+            )
             store = store or SqliteSessionStore(settings.database_path)
             await store.open()
             stack.push_async_callback(store.close)
-            bot = HistBot(settings, searcher=searcher, store=store)
+            bot = HistBot(settings, searcher=searcher, store=store, uploads=uploads)
             stack.push_async_callback(bot.close)
             await standin.start_client(bot)
             return bot

@@ -61,6 +61,7 @@ def test_extensions_are_found_by_name() -> None:
         "bot.exts.passages",
         "bot.exts.mentions",
         "bot.exts.study",
+        "bot.exts.library",
     }
 
 
@@ -69,7 +70,16 @@ async def test_commands_are_registered_with_limits(offline_bot) -> None:
     for name in walk_extensions():
         await bot.load_extension(name)
     commands = {c.name: c.to_dict(bot.tree) for c in bot.tree.get_commands()}
-    assert set(commands) == {"ask", "search", "passage", "sources", "random", "help", "study"}
+    assert set(commands) == {
+        "ask",
+        "search",
+        "passage",
+        "sources",
+        "random",
+        "help",
+        "study",
+        "library",
+    }
     question = commands["ask"]["options"][0]
     assert (question["name"], question["min_length"], question["max_length"]) == (
         "question",
@@ -78,6 +88,21 @@ async def test_commands_are_registered_with_limits(offline_bot) -> None:
     )
     assert commands["passage"]["options"][0]["autocomplete"] is True
     assert commands["ask"]["contexts"] == [0, 1, 2]
+    library = {o["name"]: o for o in commands["library"]["options"]}
+    # A server's texts: in servers the bot is in only.
+    assert (commands["library"]["contexts"], commands["library"]["integration_types"]) == (
+        [0],
+        [0],
+    )
+    assert set(library) == {"add", "list", "remove"}
+    file, title = library["add"]["options"]
+    assert (file["name"], file["type"], file["required"]) == ("file", 11, True)
+    assert (title["name"], title.get("required", False), title["max_length"]) == (
+        "title",
+        False,
+        200,
+    )
+    assert library["remove"]["options"][0]["autocomplete"] is True
     for command in commands.values():
         assert 1 <= len(command["description"]) <= 100
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import write_sources
+from tests.conftest import SEEDS, write_sources
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,25 @@ def test_an_unreadable_session_database_is_one_line(histbot: Histbot, tmp_path: 
     assert "Traceback" not in result.stderr
 
 
+def test_an_unreadable_upload_database_is_one_line(histbot: Histbot, tmp_path: Path) -> None:
+    data = tmp_path / "garbage"
+    data.mkdir()
+    (data / "library.sqlite3").write_bytes(b"this is not a database, just some bytes " * 200)
+    env = {
+        "DISCORD_TOKEN": "not-a-real-token",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",
+        "HISTBOT_DATA_DIR": str(data),
+        "HISTBOT_SEARCH_PROCESSES": "0",
+    }
+    result = histbot("run", env=env)
+    assert result.code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last == (
+        f"histbot: error: cannot use the upload database {data / 'library.sqlite3'}: "
+        "file is not a database"
+    )
+
+
 # -- the installed script, in a real process ---------------------------------------------------
 
 
@@ -256,3 +275,159 @@ def test_installed_script_reports_bad_input_in_one_line(shared_data_dir: Path) -
     )
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+BASTILLE = """\
+The Storming
+
+On the morning of 14 July 1789 a crowd gathered before the Bastille, demanding the gunpowder
+stored inside; its governor, Bernard-René de Launay, refused to surrender.
+
+The Aftermath
+
+The demolition of the fortress was begun the next day by the contractor Pierre-François
+Palloy, who sold its stones as souvenirs.
+"""
+
+
+def sources_copy(tmp_path: Path) -> Path:
+    """A sources folder holding the shipped text and manifest, to add to."""
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    for name in ("sources.toml", "from-guardians-to-executioners.txt"):
+        (folder / name).write_bytes((SEEDS / name).read_bytes())
+    return folder
+
+
+def test_add_copies_the_text_and_writes_its_manifest_entry(
+    histbot: Histbot, tmp_path: Path
+) -> None:
+    folder = sources_copy(tmp_path)
+    file = tmp_path / "fall-of-the-bastille.txt"
+    file.write_text(BASTILLE, encoding="utf-8")
+    env = {"HISTBOT_SOURCES_DIR": str(folder), "HISTBOT_DATA_DIR": str(tmp_path / "data")}
+
+    added = histbot("add", str(file), "--title", "The Fall of the Bastille", env=env)
+    assert added.code == 0, added.stderr
+    assert added.stdout.startswith(
+        "Added The Fall of the Bastille as the-fall-of-the-bastille: 2 passages in 2 sections"
+    )
+    assert (folder / file.name).read_text(encoding="utf-8") == BASTILLE
+    manifest = (folder / "sources.toml").read_text(encoding="utf-8")
+    assert manifest.startswith((SEEDS / "sources.toml").read_text(encoding="utf-8").rstrip())
+    assert manifest.endswith(
+        '[[sources]]\nid = "the-fall-of-the-bastille"\nfile = "fall-of-the-bastille.txt"\n'
+        'title = "The Fall of the Bastille"\n'
+    )
+    answer = histbot("ask", "Who was the governor of the Bastille?", env=env)
+    assert "de Launay" in " ".join(answer.stdout.split())
+    assert "[the-fall-of-the-bastille:1.1]" in "".join(answer.stdout.split())
+    sources = histbot("sources", env=env)
+    assert "the-fall-of-the-bastille  The Fall of the Bastille  (2 passages in 2 sections)" in (
+        sources.stdout
+    )
+
+    other = tmp_path / "oath_notes.md"
+    other.write_text("# The Oath\n\nOn 20 June 1789 the deputies swore an oath.\n", "utf-8")
+    named = histbot("add", str(other), "--id", "oath", env=env)
+    assert named.code == 0, named.stderr
+    assert named.stdout.startswith("Added Oath Notes as oath: 1 passages in 1 sections")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "options", "told"),
+    [
+        ("missing.txt", None, [], "cannot add {path}: file not found: {path}"),
+        ("setup.exe", b"MZ\x90\x00", [], "unsupported file type '.exe'"),
+        ("notes.txt", b"\x00\x01binary\x00" * 20, [], "looks binary, not text"),
+        ("latin.txt", "Café, 1850.".encode("latin-1"), [], "not UTF-8 text (byte 3)"),
+        ("headings.md", b"# One\n\n## Two\n", [], "has no paragraphs"),
+        (
+            "guardians.txt",
+            BASTILLE.encode(),
+            ["--title", "FROM GUARDIANS TO EXECUTIONERS"],
+            "a text titled 'FROM GUARDIANS TO EXECUTIONERS' is already in the library",
+        ),
+        (
+            "other.txt",
+            BASTILLE.encode(),
+            ["--id", "guardians"],
+            "a text with id 'guardians' is already in the library",
+        ),
+        ("other.txt", BASTILLE.encode(), ["--id", "Not An Id"], "id 'Not An Id' must be 1-32"),
+        ("other.txt", BASTILLE.encode(), ["--title", " "], "the title is empty"),
+        (
+            "from-guardians-to-executioners.txt",
+            BASTILLE.encode(),
+            ["--title", "Bastille"],
+            "a file named 'from-guardians-to-executioners.txt' is already in",
+        ),
+    ],
+)
+def test_add_refuses_a_bad_file_in_one_line_and_changes_nothing(
+    histbot: Histbot,
+    tmp_path: Path,
+    name: str,
+    content: bytes | None,
+    options: list[str],
+    told: str,
+) -> None:
+    folder = sources_copy(tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    path = tmp_path / "upload" / name
+    path.parent.mkdir()
+    if content is not None:
+        path.write_bytes(content)
+    result = histbot("add", str(path), *options, env={"HISTBOT_SOURCES_DIR": str(folder)})
+    assert result.code == 2
+    assert result.stderr.startswith(f"histbot: error: cannot add {path}: ")
+    assert told.format(path=path) in result.stderr and result.stderr.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_add_to_a_folder_that_cannot_be_used_is_one_line(histbot: Histbot, tmp_path: Path) -> None:
+    file = tmp_path / "bastille.txt"
+    file.write_text(BASTILLE, encoding="utf-8")
+    missing = histbot("add", str(file), env={"HISTBOT_SOURCES_DIR": str(tmp_path / "none")})
+    assert (missing.code, missing.stderr.count("\n")) == (1, 1)
+    assert "cannot add to the texts: sources folder not found" in missing.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "sources.toml").write_text("[[sources]\nid = ", encoding="utf-8")
+    result = histbot("add", str(file), env={"HISTBOT_SOURCES_DIR": str(broken)})
+    assert (result.code, result.stderr.count("\n")) == (1, 1)
+    assert "cannot add to the texts: cannot read" in result.stderr
+
+
+def test_sources_shows_each_part_of_a_book(histbot: Histbot, tmp_path: Path) -> None:
+    folder = write_sources(
+        tmp_path / "book",
+        {
+            "annals": (
+                "The Annals",
+                """\
+                BOOK I.
+
+                Chapter I: The Founding
+
+                The city was founded by shepherds on the hills above the river, in a year.
+
+                Chapter II: The Kings
+
+                Seven kings ruled the city before the people drove out the last of them.
+
+                BOOK II.
+
+                Chapter I: The Republic
+
+                Two consuls, elected each year, took the place of the kings.
+                """,
+            )
+        },
+    )
+    env = {"HISTBOT_SOURCES_DIR": str(folder), "HISTBOT_DATA_DIR": str(tmp_path / "data")}
+    shown = histbot("sources", env=env)
+    assert shown.code == 0, shown.stderr
+    assert "annals  The Annals  (3 passages in 3 sections)" in shown.stdout
+    assert "§1   book I, ch. I — Chapter I: The Founding  [1]" in shown.stdout
+    assert "§3   book II, ch. I — Chapter I: The Republic  [1]" in shown.stdout

@@ -15,7 +15,7 @@ from ebooklib import epub
 from pypdf import PdfWriter
 
 from knowledge import Library, PassageKind, SourceError
-from knowledge.formats import read_document
+from knowledge.formats import read_document, read_document_bytes
 
 BATTLE = "The battle was fought at dawn, and the legions broke the enemy line before noon."
 SIEGE = "The siege lasted seven months, until hunger opened the gates of the city."
@@ -219,6 +219,10 @@ def test_every_bad_file_gives_one_line_naming_it(
     with pytest.raises(SourceError, match=message) as caught:
         read_document(path)
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    # The same checks for a file already in memory (an upload), named by its file name.
+    with pytest.raises(SourceError, match=message) as caught:
+        read_document_bytes(Path(name), path.read_bytes())
+    assert str(caught.value).endswith(f": {name}") and "\n" not in str(caught.value)
     with pytest.raises(SourceError, match=message) as caught:
         load(tmp_path, name)
     assert "text of 'text'" in str(caught.value) and "\n" not in str(caught.value)

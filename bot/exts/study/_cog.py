@@ -26,7 +26,7 @@ from bot.exts.study._transcript import ending
 from bot.rendering.text import error_text
 from bot.storage import NotFound, SessionClosed, SessionConflict, StudySession
 from bot.ui import answer_message, ref_autocomplete
-from knowledge import MAX_QUERY_CHARS, Passage, QueryError
+from knowledge import MAX_QUERY_CHARS, Library, Passage, QueryError
 
 if TYPE_CHECKING:
     from bot.bot import HistBot
@@ -115,7 +115,8 @@ class StudyCog(commands.Cog, name="Study"):
 
     async def _passage_message(self, session: StudySession, passage: Passage) -> dict[str, Any]:
         searcher = self.bot.searcher
-        following = await searcher.run(searcher.library.next, passage.ref)
+        library = await searcher.library_of(session.guild_id)
+        following = await searcher.run(library.next, passage.ref)
         return passage_message(session, passage, following is not None)
 
     # -- starting -----------------------------------------------------------------------------
@@ -132,17 +133,17 @@ class StudyCog(commands.Cog, name="Study"):
         section: str | None = None,
     ) -> None:
         bot = self.bot
-        library = bot.searcher.library
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise StudyError("Study sessions run in a server text channel or thread.")
 
-        def resolve() -> tuple[str, int, str, str]:
+        def resolve(library: Library) -> tuple[str, int, str, str]:
             info = find_section(library, source, section)
             return info.source_id, info.number, info.first_ref, heading(library, info)
 
         async def check() -> tuple[str, int, str, str]:
-            resolved = await bot.searcher.run(resolve)
+            library = await bot.searcher.library_of(interaction.guild_id)
+            resolved = await bot.searcher.run(resolve, library)
             existing = await bot.store.active_session(channel.id)
             if existing is not None and not await self._close_orphan(existing):
                 raise StudyError(
@@ -210,8 +211,9 @@ class StudyCog(commands.Cog, name="Study"):
             raise StudyError(
                 f"A study session is already running here, in <#{conflict.existing.thread_id}>."
             ) from None
-        self.vocabulary.prepare()
-        first = await self._passage_message(session, await bot.searcher.passage(first_ref))
+        self.vocabulary.prepare(session.guild_id)
+        opening = await bot.searcher.passage(first_ref, guild_id=session.guild_id)
+        first = await self._passage_message(session, opening)
         intro = opening_text(name, session.host_name)
         if thread is channel:
             await bot.replies.send(interaction, content=intro, **first)
@@ -228,7 +230,8 @@ class StudyCog(commands.Cog, name="Study"):
     async def _start_source(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        pairs = source_choices(self.bot.searcher.library, current)
+        library = await self.bot.searcher.library_of(interaction.guild_id)
+        pairs = source_choices(library, current)
         return [app_commands.Choice(name=n, value=v) for n, v in pairs]
 
     @start.autocomplete("section")
@@ -236,7 +239,8 @@ class StudyCog(commands.Cog, name="Study"):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         source = getattr(interaction.namespace, "source", None)
-        pairs = section_choices(self.bot.searcher.library, source, current)
+        library = await self.bot.searcher.library_of(interaction.guild_id)
+        pairs = section_choices(library, source, current)
         return [app_commands.Choice(name=n, value=v) for n, v in pairs]
 
     # -- reading --------------------------------------------------------------------------------
@@ -254,7 +258,8 @@ class StudyCog(commands.Cog, name="Study"):
     ) -> dict[str, Any]:
         """Move the session from `from_ref` to the next passage (once); the message to post."""
         searcher = self.bot.searcher
-        following = await searcher.run(searcher.library.next, from_ref)
+        library = await searcher.library_of(session.guild_id)
+        following = await searcher.run(library.next, from_ref)
         if following is None:
             raise StudyError(
                 "That was the last passage of this text. Jump elsewhere with /study goto, "
@@ -304,7 +309,7 @@ class StudyCog(commands.Cog, name="Study"):
             text = ref.strip()
             if ":" not in text:
                 text = f"{session.source_id}:{text}"
-            passage = await self.bot.searcher.passage(text)
+            passage = await self.bot.searcher.passage(text, guild_id=session.guild_id)
             with session_must_be_open():
                 await self.bot.store.advance(
                     session.id,

@@ -41,7 +41,7 @@ async def answer_and_record(
     if is_follow_up(question):
         last = await bot.store.last_answer(session.id)
         context = last.data.get("quote", "") if last else ""
-    answer = await bot.searcher.answer(question, context=context)
+    answer = await bot.searcher.answer(question, context=context, guild_id=session.guild_id)
     with session_must_be_open():
         await record_answer(
             bot.store,

@@ -33,11 +33,17 @@ class QuizVocabulary:
         self.bot = bot
         self._warming: asyncio.Future[Any] | None = None
 
-    def prepare(self) -> None:
+    def prepare(self, guild_id: int | None) -> None:
+        """Build the vocabulary of the library of `guild_id` in the background."""
         if self._warming is not None and not self._warming.done():
             return
         searcher = self.bot.searcher
-        self._warming = asyncio.ensure_future(searcher.run(quiz_maker, searcher.library.passages))
+
+        async def warm() -> None:
+            library = await searcher.library_of(guild_id)
+            await searcher.run(quiz_maker, library.passages)
+
+        self._warming = asyncio.ensure_future(warm())
         self._warming.add_done_callback(_log_failure)
 
     def cancel(self) -> None:
@@ -55,7 +61,7 @@ async def new_quiz(bot: HistBot, session: StudySession, user: discord.abc.User) 
     the reveal of the quiz it closes). Callers make one quiz at a time per session: the next
     excludes this one's question, and its seed follows the quizzes already asked."""
     store, searcher = bot.store, bot.searcher
-    library = searcher.library
+    library = await searcher.library_of(session.guild_id)
     refs = await store.read_refs(session.id)
     asked = await store.quizzes(session.id)
 

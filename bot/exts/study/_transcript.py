@@ -98,7 +98,7 @@ async def ending(bot: HistBot, session: StudySession, closed: QuizRecord | None)
     """The message that ends a session: the reveal of the quiz it closed, the summary, and
     the transcript as a Markdown file."""
     store, searcher = bot.store, bot.searcher
-    library = searcher.library
+    library = await searcher.library_of(session.guild_id)
     events = await store.events(session.id)
     quizzes = await store.quizzes(session.id)
     votes = {quiz.id: await store.votes(quiz.id) for quiz in quizzes}

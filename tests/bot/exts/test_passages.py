@@ -101,6 +101,7 @@ async def test_help(standin: Discord, bot: HistBot) -> None:
     assert reply.ephemeral
     info = fields(reply)
     assert "/ask" in info["Commands"] and "/passage" in info["Commands"]
+    assert "/library add" in info["Commands"]
     assert "/study start" in info["Study sessions"] and "/study end" in info["Study sessions"]
     assert "How to cite" in info
 
