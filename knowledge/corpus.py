@@ -71,11 +71,12 @@ class PassageWords:
 class Corpus:
     """The analysed words of every passage, in reading order (memory-mapped when opened)."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], sentences_key: str) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], texts: list[tuple[str, int]]) -> None:
         self._a = arrays
-        self.sentences_key = sentences_key
-        """A hash of every sentence's text: what their vectors are cached under (an index
-        rebuilt for other reasons, tokenisation say, finds its vectors again)."""
+        self.texts = texts
+        """Per source text, in order: a hash of its sentences and how many there are. Their
+        vectors are cached under that hash, so every library holding the text (a server's
+        uploads beside the shipped texts) and every rebuild of its index shares them."""
         self.words = SortedStrings(
             arrays["word_blob"], arrays["word_offsets"], arrays["word_prefixes"]
         )
@@ -135,7 +136,7 @@ class Corpus:
         """Write the arrays into `folder` (the caller makes the folder's appearance atomic)."""
         for name, values in self._a.items():
             np.save(folder / f"corpus-{name}.npy", values, allow_pickle=False)
-        meta = {"version": FORMAT_VERSION, "passages": self.size, "sentences": self.sentences_key}
+        meta = {"version": FORMAT_VERSION, "passages": self.size, "texts": self.texts}
         (folder / "corpus.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
@@ -154,7 +155,7 @@ class Corpus:
             raise
         except (OSError, ValueError, KeyError) as error:
             raise IndexCacheError(f"{folder}: unreadable corpus ({error})") from error
-        corpus = cls(arrays, str(meta.get("sentences", "")))
+        corpus = cls(arrays, [(str(k), int(n)) for k, n in meta.get("texts", [])])
         ends_agree = (
             corpus.size == meta.get("passages")
             and arrays["sentence_tokens"][-1] == len(arrays["tokens"])
@@ -163,6 +164,7 @@ class Corpus:
             and arrays["passage_headings"][-1] == len(arrays["heading_tokens"])
             and len(arrays["passage_source"]) == corpus.size
             and len(arrays["unit_passage"]) == corpus.size
+            and sum(n for _, n in corpus.texts) == len(arrays["sentence_flags"])
         )
         if not ends_agree:
             raise IndexCacheError(f"{folder}: corpus arrays disagree with corpus.json")
@@ -184,7 +186,7 @@ class CorpusBuilder:
         self._passage_sentences, self._passage_headings = array("q", [0]), array("q", [0])
         self._heading_tokens = array("i")
         self._passage_source = array("i")
-        self._sentences = hashlib.sha256()
+        self._texts: list[tuple[hashlib._Hash, int]] = []  # per source: hash, sentences
         self._unit_passage = array("i")
 
     def _word(self, folded: str, term: str) -> int:
@@ -201,6 +203,9 @@ class CorpusBuilder:
         A unit is the passage, or for a long one a run of whole sentences of up to
         UNIT_WORDS words: books' paragraphs run to hundreds of words, and ranking, quoting
         and the answer model all work on pieces the size of an article's paragraph."""
+        if len(self._texts) <= source:
+            self._texts.append((hashlib.sha256(), 0))
+        digest, _ = self._texts[source]
         heading_words = words(headings)
         heading_terms = [t.term for t in heading_words if t.folded not in STOP_WORDS]
         heading_ids = [self._word(t.folded, t.term) for t in heading_words]
@@ -213,7 +218,8 @@ class CorpusBuilder:
                 yield self._close_unit(passage, source, unit, heading_ids, heading_terms)
                 unit, unit_words = [], 0
             unit_words += len(tokens)
-            self._sentences.update(sentence.encode("utf-8", "surrogatepass") + b"\0")
+            digest.update(sentence.encode("utf-8", "surrogatepass") + b"\0")
+            self._texts[source] = (digest, self._texts[source][1] + 1)
             for position, token in enumerate(tokens):
                 word_id = self._word(token.folded, token.term)
                 capitalised = token.surface[:1].isupper()
@@ -280,4 +286,4 @@ class CorpusBuilder:
             "passage_source": frozen(self._passage_source, np.int32),
             "unit_passage": frozen(self._unit_passage, np.int32),
         }
-        return Corpus(arrays, self._sentences.hexdigest()[:32])
+        return Corpus(arrays, [(d.hexdigest()[:32], n) for d, n in self._texts])

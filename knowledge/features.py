@@ -18,6 +18,7 @@ import numpy as np
 from knowledge.corpus import STOP, PassageWords
 from knowledge.index import SearchIndex
 from knowledge.query import FAMILY_WEIGHT, Query
+from knowledge.semantic import SentenceVectors
 from knowledge.text import HAS_DATE, HAS_NUMBER
 
 NEAR_TOKENS = 3
@@ -340,13 +341,12 @@ def describe(
 
 
 def _with_semantics(
-    matches: list[PassageMatch], vectors: np.ndarray, question: np.ndarray
+    matches: list[PassageMatch], vectors: SentenceVectors, question: np.ndarray
 ) -> list[PassageMatch]:
-    cosines = []
-    for match in matches:
-        first = match.words.first_sentence
-        rows = np.asarray(vectors[first : first + len(match.sentences)], dtype=np.float32)
-        cosines.append(rows @ question)
+    cosines = [
+        vectors.rows(match.words.first_sentence, len(match.sentences)) @ question
+        for match in matches
+    ]
     best = [float(c.max()) if len(c) else 0.0 for c in cosines]
     top = max(best)
     return [

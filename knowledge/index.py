@@ -32,7 +32,7 @@ from knowledge.text import terms
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 23
+INDEX_FORMAT = 24
 """Bump when parsing, tokenisation or the index layout change: older caches are then ignored."""
 NOTES_WEIGHT = 0.5
 """How much a match in a passage's footnotes counts against one in its text."""
@@ -61,32 +61,57 @@ class SearchIndex:
     body holds)."""
     folder: Path | None = None
     """Where it is cached (None: in memory only)."""
-    vectors: np.ndarray | None = None
+    vectors: semantic.SentenceVectors | None = None
     """Per sentence of the corpus: its unit vector (knowledge.semantic), or None."""
 
+    def missing_vectors(self) -> list[int]:
+        """The texts (by number) whose sentences have no cached vectors yet."""
+        if self.folder is None:
+            return [] if self.vectors is not None else list(range(len(self.corpus.texts)))
+        where = _vectors_dir(self.folder)
+        return [
+            number
+            for number, (key, count) in enumerate(self.corpus.texts)
+            if semantic.open_vectors(where, key, count) is None
+        ]
+
+    def missing_sentences(self) -> int:
+        return sum(self.corpus.texts[n][1] for n in self.missing_vectors())
+
     def add_vectors(self, passages: Sequence[Passage]) -> None:
-        """Encode every sentence (minutes for a book: the caller decides when) and keep the
-        vectors, in the cache folder when there is one."""
-        owner = self.corpus.unit_passage
-        sentences = (
-            passages[int(owner[u])].text[int(a) : int(b)]
-            for u in range(self.size)
-            for a, b in self.corpus.sentence_spans(u)
-        )
-        count, key = self.corpus.sentence_count, self.corpus.sentences_key
+        """Encode the sentences of every text that has no vectors yet (minutes for a book:
+        the caller decides when) and keep them, in the cache when there is one."""
+        owner, source_of = self.corpus.unit_passage, self.corpus.passage_source
+        missing = set(self.missing_vectors())
+        parts: dict[int, np.ndarray] = {}
+        for number in sorted(missing):
+            key, count = self.corpus.texts[number]
+            sentences = (
+                passages[int(owner[u])].text[int(a) : int(b)]
+                for u in np.flatnonzero(source_of == number).tolist()
+                for a, b in self.corpus.sentence_spans(u)
+            )
+            if self.folder is not None:
+                semantic.write_vectors(_vectors_dir(self.folder), key, sentences, count)
+            else:
+                blocks = list(semantic.encode_all(sentences))
+                parts[number] = np.vstack(blocks) if blocks else np.zeros((0, semantic.DIMENSIONS))
         if self.folder is not None:
-            semantic.write_vectors(_vectors_dir(self.folder), key, sentences, count)
-            self.vectors = semantic.open_vectors(_vectors_dir(self.folder), key, count)
+            self.pick_up_vectors()
         else:
-            blocks = list(semantic.encode_all(sentences))
-            self.vectors = np.vstack(blocks) if blocks else np.zeros((0, semantic.DIMENSIONS))
+            self.vectors = semantic.SentenceVectors([parts[n] for n in range(len(parts))])
 
     def pick_up_vectors(self) -> bool:
-        """Map vectors another process has written since this index was opened."""
+        """Map the texts' vectors once every one is cached (another process may write them
+        after this index was opened)."""
         if self.vectors is None and self.folder is not None:
-            self.vectors = semantic.open_vectors(
-                _vectors_dir(self.folder), self.corpus.sentences_key, self.corpus.sentence_count
-            )
+            where, found = _vectors_dir(self.folder), []
+            for key, count in self.corpus.texts:
+                part = semantic.open_vectors(where, key, count)
+                if part is None:
+                    return False
+                found.append(part)
+            self.vectors = semantic.SentenceVectors(found)
         return self.vectors is not None
 
     @property
@@ -268,12 +293,12 @@ def _build_cached(
 
 
 def _drop_unused_vectors(cache_dir: Path) -> None:
-    """Vectors of sentences no cached index has any more."""
+    """Vectors of texts no cached index holds any more."""
     used = set()
     for meta in cache_dir.glob("index-*/corpus.json"):
         try:
-            used.add(json.loads(meta.read_text(encoding="utf-8")).get("sentences"))
-        except (OSError, ValueError):
+            used.update(key for key, _ in json.loads(meta.read_text(encoding="utf-8"))["texts"])
+        except (OSError, ValueError, KeyError, TypeError):
             continue
     for stale in (cache_dir / "vectors").glob("*.npy"):
         if stale.stem not in used:

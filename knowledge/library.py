@@ -110,7 +110,7 @@ class Library:
             cache_dir, name, key, lambda: cut_passages(sources, [text for _, text in texts]), params
         )
         library = cls(sources, passages, index, model)
-        if library.needs_vectors and index.corpus.sentence_count <= encode_limit:
+        if library.needs_vectors and index.missing_sentences() <= encode_limit:
             library.make_vectors()
         log.info(
             "library ready: %d sources, %d passages in %.0f ms%s",
@@ -119,8 +119,8 @@ class Library:
             (time.perf_counter() - started) * 1000,
             ""
             if index.vectors is not None or not library.needs_vectors
-            else f" (answering by words until its {index.corpus.sentence_count:,} sentences' "
-            "vectors are made)",
+            else f" (answering by words until {index.missing_sentences():,} sentences' vectors "
+            "are made)",
         )
         return library
 
@@ -139,13 +139,9 @@ class Library:
     def make_vectors(self) -> None:
         """Encode every sentence of the library (a book takes minutes: run it off the event
         loop, in a worker process); cached with the index."""
-        started = time.perf_counter()
+        started, count = time.perf_counter(), self.index.missing_sentences()
         self.index.add_vectors(self.passages)
-        log.info(
-            "sentence vectors for %d sentences made in %.0f s",
-            self.index.corpus.sentence_count,
-            time.perf_counter() - started,
-        )
+        log.info("vectors of %d sentences made in %.0f s", count, time.perf_counter() - started)
 
     @staticmethod
     def is_cached(

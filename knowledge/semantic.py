@@ -102,6 +102,24 @@ def write_vectors(folder: Path, key: str, sentences: Iterable[str], count: int) 
         raise
 
 
+class SentenceVectors:
+    """The library's sentence vectors: one array per text (memory-mapped from the cache, or
+    in memory), in the library's order. A unit's sentences all lie in one text."""
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        self._parts = parts
+        self._starts = np.cumsum([0] + [len(p) for p in parts])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def rows(self, first: int, count: int) -> np.ndarray:
+        """The vectors of sentences first .. first + count - 1, as float32."""
+        part = int(np.searchsorted(self._starts, first, side="right")) - 1
+        local = first - int(self._starts[part])
+        return np.asarray(self._parts[part][local : local + count], dtype=np.float32)
+
+
 def open_vectors(folder: Path, key: str, count: int) -> np.ndarray | None:
     """The sentence vectors cached under `key`, memory-mapped, or None when absent, of another
     model or damaged."""
