@@ -28,11 +28,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import Cooldowns
-from bot.rendering.text import GENERIC_ERROR, error_text
+from bot.rendering.text import GENERIC_ERROR, STORAGE_UNAVAILABLE, error_text
 from bot.replies import Replies
 from bot.searching import Searcher
 from bot.settings import Settings
-from bot.storage import SessionStore
+from bot.storage import SessionStore, StorageUnavailable
 from knowledge import KnowledgeError, UnknownReference
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,8 @@ def user_message(error: BaseException) -> str | None:
         return text
     if isinstance(error, KnowledgeError):
         return error_text(str(error))
+    if isinstance(error, StorageUnavailable):  # logged, with the file, where it was found
+        return STORAGE_UNAVAILABLE
     if isinstance(error, app_commands.CheckFailure):
         return error_text(str(error) or "You can't use that here.")
     return None

@@ -24,7 +24,13 @@ from bot.exts.study._questions import answer_and_record, session_question
 from bot.exts.study._sections import find_section, heading, section_choices, source_choices
 from bot.exts.study._transcript import ending
 from bot.rendering.text import error_text
-from bot.storage import NotFound, SessionClosed, SessionConflict, StudySession
+from bot.storage import (
+    NotFound,
+    SessionClosed,
+    SessionConflict,
+    StorageUnavailable,
+    StudySession,
+)
 from bot.ui import answer_message, ref_autocomplete
 from knowledge import MAX_QUERY_CHARS, Passage, QueryError
 
@@ -355,14 +361,17 @@ class StudyCog(commands.Cog, name="Study"):
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        session = await self.bot.store.active_session(payload.thread_id)
-        if session is None or session.thread_id != payload.thread_id:
-            return
-        with contextlib.suppress(SessionClosed):
-            await self.bot.store.end_session(
-                session.id, user_id=None, user_name="", reason="thread deleted"
-            )
-            log.info("study session %s ended: its thread was deleted", session.id)
+        try:
+            session = await self.bot.store.active_session(payload.thread_id)
+            if session is None or session.thread_id != payload.thread_id:
+                return
+            with contextlib.suppress(SessionClosed):
+                await self.bot.store.end_session(
+                    session.id, user_id=None, user_name="", reason="thread deleted"
+                )
+                log.info("study session %s ended: its thread was deleted", session.id)
+        except StorageUnavailable:
+            log.warning("thread %s was deleted; its session could not be ended", payload.thread_id)
 
     # -- quizzes --------------------------------------------------------------------------------
 
