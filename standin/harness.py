@@ -471,6 +471,10 @@ class Discord:
         )
         return self._channel_ref(int(thread["id"]))
 
+    async def join_thread(self, thread: ChannelLike, user: UserLike) -> None:
+        """A person joins a thread (its Join button); posting in one joins it too."""
+        await self.server.join_thread(_id(thread), _id(user))
+
     def dm(self, user: UserLike) -> ChannelRef:
         """The DM channel between ``user`` and the bot."""
         return self._channel_ref(self.world.dm_channel_for(_id(user)))
