@@ -101,6 +101,44 @@ class StudyCog(commands.Cog, name="Study"):
             )
         return True
 
+    async def _require_member(
+        self, interaction: discord.Interaction, session: StudySession
+    ) -> None:
+        """A session's buttons are its people's: pressed in its thread, by the host, someone
+        who has taken part, a member of the thread, or a thread manager. Anyone else is told
+        privately (StudyError) and changes nothing."""
+        if interaction.channel_id != session.thread_id:
+            raise StudyError(
+                f"This button belongs to the study session in <#{session.thread_id}>."
+            )
+        user = interaction.user
+        if user.id == session.host_id or interaction.permissions.manage_threads:
+            return
+        if any(p.user_id == user.id for p in await self.bot.store.participants(session.id)):
+            return
+        if await self._in_thread(interaction, user.id):
+            return
+        raise StudyError(
+            "Only members of this study session's thread can use its buttons: join the "
+            "thread (or post in it) first."
+        )
+
+    @staticmethod
+    async def _in_thread(interaction: discord.Interaction, user_id: int) -> bool:
+        """Is the user a member of the thread the interaction came from? (Asked of Discord:
+        thread members are only cached with the members intent.)"""
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread):
+            return False
+        try:
+            await thread.fetch_member(user_id)
+        except discord.NotFound:
+            return False
+        except discord.HTTPException:
+            log.warning("could not check whether %s is in thread %s", user_id, thread.id)
+            return True  # cannot tell (an outage): a vote is not worth refusing a member
+        return True
+
     @staticmethod
     def _require_host(interaction: discord.Interaction, session: StudySession, what: str) -> None:
         if interaction.user.id == session.host_id:
@@ -292,6 +330,7 @@ class StudyCog(commands.Cog, name="Study"):
                 raise StudyError("This study session no longer exists.") from None
             if not session.active:
                 raise StudyError("This study session has ended.")
+            await self._require_member(interaction, session)
             return await self._advance(interaction, session, ref)
 
         await self._post(interaction, work())
@@ -386,8 +425,13 @@ class StudyCog(commands.Cog, name="Study"):
 
     async def press_choice(self, interaction: discord.Interaction, quiz: int, choice: int) -> None:
         """A quiz's answer button: the member's one vote, and privately, the verdict."""
-        work = _quiz.vote(self.bot, quiz, interaction.user, choice)
-        text = await self.bot.replies.compute(interaction, work, ephemeral=True)
+
+        async def work() -> str:
+            session = await _quiz.session_of(self.bot, quiz)
+            await self._require_member(interaction, session)
+            return await _quiz.vote(self.bot, quiz, interaction.user, choice)
+
+        text = await self.bot.replies.compute(interaction, work(), ephemeral=True)
         await self.bot.replies.send(interaction, content=text, ephemeral=True)
 
     @study.command(name="reveal", description="Close the open quiz and show its answer")
