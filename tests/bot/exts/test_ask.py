@@ -51,6 +51,22 @@ async def test_everyone_in_a_question_pings_nobody(standin: Discord, bot: HistBo
     assert "who was Yagoda?" in text
 
 
+async def test_invisible_characters_are_neither_searched_for_nor_shown(
+    standin: Discord, bot: HistBot
+) -> None:
+    """An RTL override would turn the title around; a zero-width space cuts a word in two."""
+    reply = await standin.slash("ask", question="who was \u202eYago\u200bda?\u202c")
+    assert reply.embeds[0]["title"] == "who was Yagoda?"
+    assert "**Yagoda**" in reply.embeds[0]["description"]
+    other = await standin.click(reply, "Other matches")
+    assert not any(ch in other.text for ch in "\u202e\u200b\u202c")
+    search = await standin.slash("search", query="\u202eYago\u200bda")
+    assert search.embeds[0]["title"] == "Search: Yagoda"
+    assert search.embeds[0]["footer"]["text"].endswith("Yagoda")
+    refused = await standin.slash("passage", ref="\u202enot\u200b-a-ref")
+    assert not any(ch in refused.text for ch in "\u202e\u200b")
+
+
 async def test_mentions_in_a_question_are_not_searched_for(
     standin: Discord,
     bot: HistBot,
