@@ -25,7 +25,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import EnvFileError, Settings, env_file_encoding
 from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, SourceError
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_BAD_INPUT = 0, 1, 2
@@ -52,7 +52,9 @@ def _wrap(text: str, indent: str = "") -> str:
 
 def _load_settings() -> Settings:
     try:
-        return Settings()
+        return Settings(_env_file_encoding=env_file_encoding())  # type: ignore[call-arg]
+    except EnvFileError as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "settings"

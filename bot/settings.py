@@ -7,6 +7,7 @@ dependency on the process environment.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Annotated
 
@@ -128,3 +129,31 @@ class Settings(BaseSettings):
     def index_cache_dir(self) -> Path:
         """Where the BM25 index is cached, keyed by the texts' content."""
         return self.data_dir / "index-cache"
+
+
+class EnvFileError(ValueError):
+    """A `.env` file that cannot be read as text; the message names it and says what to do."""
+
+
+def env_file_encoding(path: Path = Path(".env")) -> str:
+    """How to decode a `.env` file: UTF-8 (with or without a byte-order mark), or UTF-16
+    with one (what Windows PowerShell 5 writes with `echo ... > .env`). EnvFileError for
+    anything else; "utf-8" when there is no file."""
+    try:
+        head = path.read_bytes()
+    except FileNotFoundError:
+        return "utf-8"
+    except OSError as exc:
+        raise EnvFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EnvFileError(
+            f"{path} is not UTF-8 text (byte 0x{head[exc.start]:02x} at offset {exc.start}): "
+            "save it as UTF-8"
+        ) from None
+    return "utf-8"

@@ -169,6 +169,27 @@ def test_invalid_setting_is_one_line(histbot: Histbot) -> None:
     assert "invalid setting" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "utf-16"]  # utf-16: PowerShell 5's `echo ... > .env`
+)
+def test_env_file_is_read_in_the_encodings_editors_write(
+    histbot: Histbot, tmp_path: Path, encoding: str
+) -> None:
+    (tmp_path / ".env").write_text("HISTBOT_ASK_COOLDOWN=-3\n", encoding=encoding)
+    result = histbot("sources")
+    assert result.code == 1  # the setting was read: -3 is refused
+    assert "invalid setting HISTBOT_ASK_COOLDOWN" in result.stderr, result.stderr
+
+
+def test_env_file_in_another_encoding_is_one_line(histbot: Histbot, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes("HISTBOT_LOG_LEVEL=DÉBUG\n".encode("latin-1"))
+    result = histbot("sources")
+    assert result.code == 1
+    assert result.stderr == (
+        "histbot: error: .env is not UTF-8 text (byte 0xc9 at offset 19): save it as UTF-8\n"
+    )
+
+
 def test_passage_search_and_sources(histbot: Histbot) -> None:
     passage = histbot("passage", "3.2", "--context", "1")
     assert passage.code == 0, passage.stderr
