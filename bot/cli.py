@@ -14,13 +14,14 @@ or configuration that cannot be used. Never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shutil
 import sqlite3
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -234,11 +235,14 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
     import discord
     from discord.ext import commands
 
+    from bot.searching import WorkersFailed
     from bot.storage import StorageError
 
     try:
         action()
-    except (StorageError, sqlite3.Error) as exc:
+    except StorageError as exc:  # it names its file
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
+    except sqlite3.Error as exc:
         raise CliError(
             f"cannot open the session database {settings.database_path}: {exc}", EXIT_UNUSABLE
         ) from None
@@ -253,18 +257,38 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
     except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
         where = f" at {settings.discord_api_base}"
         raise CliError(f"cannot reach Discord{where}: {exc}", EXIT_UNUSABLE) from None
+    except WorkersFailed as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
     except commands.ExtensionFailed as exc:
         raise CliError(f"cannot start {exc.name}: {exc.original}", EXIT_UNUSABLE) from None
     except OSError as exc:
         raise CliError(f"cannot start the bot: {exc}", EXIT_UNUSABLE) from None
 
 
+@contextlib.contextmanager
+def _owning_data_dir(settings: Settings) -> Iterator[None]:
+    """The data dir, checked writable and locked for this process (one line if not)."""
+    from bot.datadir import DataDirError, DataDirLock, check_writable
+
+    lock = DataDirLock(settings.data_dir)
+    try:
+        check_writable(settings.data_dir, [settings.database_path])
+        lock.acquire()
+    except DataDirError as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
-    library = _load_library(settings)  # unreadable texts fail here, before connecting
-    from bot.startup import run_bot
+    with _owning_data_dir(settings):  # before the index cache is written there
+        library = _load_library(settings)  # unreadable texts fail here, before connecting
+        from bot.startup import run_bot
 
-    _talk_to_discord(lambda: run_bot(settings, library), settings)
+        _talk_to_discord(lambda: run_bot(settings, library), settings)
     return EXIT_OK
 
 

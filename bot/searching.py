@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class WorkersFailed(RuntimeError):
+    """The search worker processes could not start (one line, with the cause)."""
+
+
 class Searcher:
     """A library's `answer` and `search` on worker processes (or threads), and any other
     library call on threads; the event loop never runs library code.
@@ -105,12 +109,20 @@ class Searcher:
         return self.pending >= self.workers
 
     async def warm_up(self) -> None:
-        """Start every worker (and load its library) before the first question arrives."""
+        """Start every worker (and load its library) before the first question arrives;
+        WorkersFailed (one line, with the cause) if they cannot start."""
         if self.in_processes:
             loop = asyncio.get_running_loop()
-            await asyncio.gather(
-                *(loop.run_in_executor(self.pool, worker.ready) for _ in range(self.workers))
-            )
+            try:
+                await asyncio.gather(
+                    *(loop.run_in_executor(self.pool, worker.ready) for _ in range(self.workers))
+                )
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                self.shutdown()
+                cause = str(exc) or type(exc).__name__
+                raise WorkersFailed(
+                    f"the search worker processes could not start: {cause}"
+                ) from None
 
     def shutdown(self) -> None:
         self.threads.shutdown(wait=False, cancel_futures=True)

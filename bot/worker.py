@@ -15,13 +15,20 @@ from knowledge import Answer, Hit, Library
 
 PARENT_CHECK_SECONDS = 0.5
 _library: Library | None = None
+_failure: str | None = None
 
 
 def load(sources_dir: str, cache_dir: str, parent_pid: int) -> None:
-    """The worker's initializer: load the library, and watch the bot process."""
-    global _library
+    """The worker's initializer: load the library, and watch the bot process.
+
+    A failure is kept, not raised: raised here it would print a traceback in the worker and
+    leave the bot only "a process in the pool terminated abruptly"; `ready` tells it."""
+    global _library, _failure
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    _library = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+    try:
+        _library = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+    except Exception as exc:
+        _failure = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -32,6 +39,9 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def ready() -> bool:
+    """True once the library is loaded; RuntimeError with why it could not be."""
+    if _failure is not None:
+        raise RuntimeError(_failure)
     return _library is not None
 
 
