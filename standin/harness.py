@@ -622,6 +622,17 @@ class Discord:
             type=2, user_id=uid, channel_id=cid, data=data, command_name=full
         )
 
+    async def defer_as_the_bot(self, record: InteractionRecord, *, ephemeral: bool = False) -> None:
+        """Acknowledge an interaction with "thinking…" over REST, as a bot does: what a bot
+        killed right after its deferral leaves behind."""
+        import aiohttp
+
+        body: Json = {"type": 5, "data": {"flags": MessageFlag.EPHEMERAL if ephemeral else 0}}
+        url = f"{self.api_base}/interactions/{record.id}/{record.token}/callback"
+        async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"the stand-in refused the deferral: {response.status}")
+
     async def slash(
         self,
         name: str,
