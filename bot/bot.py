@@ -9,7 +9,9 @@ extensions through the bot:
     bot.searcher    the library, off the event loop (`bot.searching.Searcher`)
     bot.store       study-session storage (`bot.storage.SessionStore`)
     bot.cooldowns   per-user cooldowns (`bot.checks.Cooldowns`)
-    bot.replies     how interactions are acknowledged and answered (`bot.replies.Replies`)
+    bot.replies     how interactions are acknowledged and answered (`bot.replies.Replies`),
+                    with the interaction journal (`bot.storage.journal`) if one is given
+    bot.intake      where interactions come in; answers what an earlier run left owed
 
 Extensions are the modules and packages of `bot/exts` with an `async def setup(bot)`,
 loaded by name.
@@ -28,11 +30,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import Cooldowns
+from bot.intake import Intake
 from bot.rendering.text import GENERIC_ERROR, STORAGE_UNAVAILABLE, error_text
 from bot.replies import Replies
 from bot.searching import Searcher
 from bot.settings import Settings
 from bot.storage import SessionStore, StorageUnavailable
+from bot.storage.journal import InteractionJournal
 from knowledge import KnowledgeError, UnknownReference
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class HistBot(commands.Bot):
         *,
         searcher: Searcher,
         store: SessionStore,
+        journal: InteractionJournal | None = None,
         sync_on_start: bool | None = None,
     ) -> None:
         intents = discord.Intents.none()
@@ -86,12 +91,14 @@ class HistBot(commands.Bot):
         self.cooldowns = Cooldowns(
             {"ask": settings.ask_cooldown_seconds, "search": settings.search_cooldown_seconds}
         )
-        self.replies = Replies(busy=lambda: searcher.busy)
+        self.replies = Replies(busy=lambda: searcher.busy, journal=journal)
+        self.intake = Intake(self, self.replies, journal)
 
     async def setup_hook(self) -> None:
         for name in walk_extensions():
             await self.load_extension(name)
             log.debug("loaded extension %s", name)
+        await self.intake.load_owed()  # before the gateway brings new interactions
         if self.sync_on_start:
             await self.sync_app_commands()
 
@@ -114,6 +121,7 @@ class HistBot(commands.Bot):
             self.user and self.user.id,
             len(self.guilds),
         )
+        await self.intake.resume()  # once: later readies (reconnects) find nothing owed
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: messages are left to the extensions that listen for them."""

@@ -1,5 +1,5 @@
 """How histbot answers: every interaction acknowledged within Discord's 3 seconds, and
-answered once.
+answered once — even across a restart.
 
 Discord gives an interaction 3 seconds for its first response — the answer itself, or a
 deferral ("thinking…", or a silent acknowledgement of a click) — and 15 minutes to deliver
@@ -14,24 +14,48 @@ what a deferral promised. Every command, button and mention answers through the 
     await replies.reply(message, embed=...)           # a question asked in a message
 
 `defer` is the one place an interaction is deferred, and `_delivered` marks the one moment a
-deferred interaction has had its answer: what a deferral promised is tracked between them.
+deferred interaction has had its answer: what a deferral promised is tracked between them,
+and written to the interaction journal (`bot.storage.journal`) before the deferral is sent,
+so that a process killed in between leaves the promise to the next one (`bot.intake`
+replays it; the interaction then arrives here already "resumed", and deferred).
+
+A first response that has not gone through `ACK_PATIENCE` seconds after the interaction was
+created (discord.py obeys a 429's retry_after, however long, before trying again) is given
+up and replaced by a deferral, the smallest response there is, so the acknowledgement is
+still in time; the answer then follows as an edit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 import discord
 
+from bot.storage import StorageError
+from bot.storage.journal import InteractionJournal, Owed
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFERRED = "histbot_deferred"
-"""interaction.extras key: how the interaction was deferred and still awaits its answer."""
+"""interaction.extras key: how the interaction was deferred (None once its answer is out)."""
+RESUMED = "histbot_resumed"
+"""interaction.extras key: deferred by an earlier process, answered by this one."""
 Deferral = Literal["public", "private", "update"]
+
+ACK_PATIENCE = 2.0
+"""Seconds after an interaction's creation its first response may take before it is given up
+for a deferral (Discord's limit is 3)."""
+JOURNAL_PATIENCE = 0.5
+"""Seconds a journal write may hold up a deferral; after that the deferral goes out anyway."""
+PAYLOAD_KEEP = 10.0
+"""Seconds an arrived interaction's payload is kept for the journal, should it be deferred."""
+ALREADY_ACKNOWLEDGED = 40060
 
 
 def _no_view(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -51,19 +75,94 @@ def _as_edit(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _age(interaction: discord.Interaction) -> float:
+    """Seconds since Discord created the interaction (by its id; clocks may disagree a bit)."""
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return min(max(age, 0.0), 15 * 60.0)
+
+
+def describe(payload: dict[str, Any]) -> str:
+    """What an interaction asked, in one line for the log: "/ask question=…", a custom_id."""
+    data = payload.get("data") or {}
+    if "custom_id" in data:
+        return f"button {data['custom_id']}"
+    parts = [f"/{data.get('name', '?')}"]
+    options = list(data.get("options") or [])
+    while options:
+        option = options.pop(0)
+        if "value" in option:
+            parts.append(f"{option['name']}={str(option['value'])[:80]}")
+        else:
+            parts.append(str(option.get("name")))
+            options[:0] = option.get("options") or []
+    return " ".join(parts)
+
+
 class Replies:
     """Acknowledges and answers interactions (and replies to messages) for the whole bot.
 
     `defer_after`: seconds of work after which an interaction is deferred. `busy`: whether
     questions are already queued, in which case it is deferred at once (waiting first would
-    push the acknowledgement past the deadline under a burst).
+    push the acknowledgement past the deadline under a burst). `journal`: where deferrals are
+    written until their answer is delivered (none: a restart loses them).
     """
 
     def __init__(
-        self, *, defer_after: float = 1.0, busy: Callable[[], bool] = lambda: False
+        self,
+        *,
+        defer_after: float = 1.0,
+        busy: Callable[[], bool] = lambda: False,
+        journal: InteractionJournal | None = None,
     ) -> None:
         self.defer_after = defer_after
         self._busy = busy
+        self.journal = journal
+        self.closing = False
+        """Shutting down: new interactions are refused (see `bot.intake`), not started."""
+        self._payloads: dict[int, tuple[float, dict[str, Any]]] = {}
+        self._resuming: dict[int, Deferral] = {}
+        self._owed: set[int] = set()
+        """Interactions deferred by this process whose answer is not yet delivered."""
+
+    # -- where interactions come from (bot.intake) ---------------------------------------------
+
+    def arrived(self, payload: dict[str, Any]) -> None:
+        """An interaction has arrived: keep its payload, for the journal if it is deferred."""
+        now = time.monotonic()
+        if len(self._payloads) > 64:
+            self._payloads = {
+                i: kept for i, kept in self._payloads.items() if now - kept[0] < PAYLOAD_KEEP
+            }
+        self._payloads[int(payload["id"])] = (now, payload)
+
+    def resuming(self, owed: Owed) -> None:
+        """An interaction an earlier process deferred is about to arrive again: it is already
+        acknowledged, and only its answer is owed."""
+        self._resuming[owed.id] = owed.deferral  # type: ignore[assignment]
+
+    def resumed(self, interaction: discord.Interaction) -> bool:
+        """Was this interaction deferred by an earlier process (it has been charged, asked
+        and acknowledged once already)?"""
+        self._adopt(interaction)
+        return bool(interaction.extras.get(RESUMED))
+
+    @property
+    def owed(self) -> int:
+        """Deferred interactions of this process whose answer is not yet delivered."""
+        return len(self._owed)
+
+    def _adopt(self, interaction: discord.Interaction) -> None:
+        how = self._resuming.pop(interaction.id, None)
+        if how is not None:
+            interaction.extras[DEFERRED] = how
+            interaction.extras[RESUMED] = True
+            self._owed.add(interaction.id)
+
+    def _acknowledged(self, interaction: discord.Interaction) -> bool:
+        self._adopt(interaction)
+        return interaction.response.is_done() or DEFERRED in interaction.extras
+
+    # -- acknowledging -------------------------------------------------------------------------
 
     async def compute(
         self,
@@ -94,59 +193,166 @@ class Replies:
     ) -> None:
         """Acknowledge now, answer later: "thinking…" (public or private), or for `update` a
         silent acknowledgement of a click. Nothing if the interaction is already answered."""
-        if interaction.response.is_done():
+        if self._acknowledged(interaction):
             return
-        how: Deferral
-        if update:
-            await interaction.response.defer()
-            how = "update"
-        else:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-            how = "private" if ephemeral else "public"
-        interaction.extras[DEFERRED] = how
+        how: Deferral = "update" if update else "private" if ephemeral else "public"
+        await self._promise(interaction, how)
+        try:
+            await self._first_response(interaction, how, None)
+        except BaseException:
+            await self._settle(interaction)  # never acknowledged: nothing is owed
+            raise
 
-    def _delivered(self, interaction: discord.Interaction) -> None:
+    async def _first_response(
+        self,
+        interaction: discord.Interaction,
+        how: Deferral,
+        response: Callable[[], Awaitable[object]] | None,
+    ) -> bool:
+        """Send the first response (`response`, or else the deferral `how`); True if that was
+        the answer itself. A response still not through `ACK_PATIENCE` seconds after the
+        interaction was created is given up for the deferral `how`: False, and the answer
+        must follow as an edit."""
+        deferral = self._deferral(interaction, how)
+        first = response or deferral
+        patience = ACK_PATIENCE - _age(interaction)
+        if patience < 0.2:
+            await first()
+        else:
+            attempt = asyncio.ensure_future(first())
+            try:
+                done, _ = await asyncio.wait({attempt}, timeout=patience)
+            except BaseException:
+                attempt.cancel()
+                raise
+            if done:
+                attempt.result()
+            else:
+                attempt.cancel()
+                with contextlib.suppress(BaseException):
+                    await attempt
+                log.warning(
+                    "the first response to interaction %s took more than %.1fs (rate limited?):"
+                    " deferring instead",
+                    interaction.id,
+                    ACK_PATIENCE,
+                )
+                if response is not None:
+                    await self._promise(interaction, how)
+                try:
+                    await deferral()
+                except discord.HTTPException as exc:
+                    if exc.code != ALREADY_ACKNOWLEDGED:  # else the first one went through
+                        raise
+                response = None
+        if response is None:
+            interaction.extras[DEFERRED] = how
+            self._owed.add(interaction.id)
+            return False
+        return True
+
+    @staticmethod
+    def _deferral(
+        interaction: discord.Interaction, how: Deferral
+    ) -> Callable[[], Awaitable[object]]:
+        if how == "update":
+            return lambda: interaction.response.defer()
+        return lambda: interaction.response.defer(ephemeral=how == "private", thinking=True)
+
+    async def _promise(self, interaction: discord.Interaction, how: Deferral) -> None:
+        """Write the deferral about to be sent to the journal (waiting `JOURNAL_PATIENCE`
+        at most: a slow disk must not make the acknowledgement late)."""
+        kept = self._payloads.pop(interaction.id, None)
+        if self.journal is None or kept is None:
+            return
+        owed = Owed(
+            id=interaction.id,
+            application_id=interaction.application_id,
+            token=interaction.token,
+            created_at=interaction.created_at.timestamp(),
+            deferred_at=time.time(),
+            deferral=how,
+            asked=describe(kept[1]),
+            payload=kept[1],
+        )
+        write = asyncio.ensure_future(self.journal.record(owed))
+        try:
+            await asyncio.wait_for(asyncio.shield(write), JOURNAL_PATIENCE)
+        except TimeoutError:
+            log.warning("the journal is slow: deferring interaction %s first", interaction.id)
+        except StorageError as exc:
+            log.error("interaction %s not journaled: %s", interaction.id, exc)
+
+    async def _delivered(self, interaction: discord.Interaction) -> None:
         """The answer a deferral promised has been delivered."""
         interaction.extras[DEFERRED] = None
+        if interaction.id in self._owed:
+            await self._settle(interaction)
+
+    async def _settle(self, interaction: discord.Interaction) -> None:
+        """Nothing is owed for this interaction any more: off the journal."""
+        self._payloads.pop(interaction.id, None)
+        self._owed.discard(interaction.id)
+        if self.journal is not None:
+            try:
+                await self.journal.settled(interaction.id)
+            except StorageError as exc:
+                log.error("interaction %s answered but still journaled: %s", interaction.id, exc)
 
     def _deferred(self, interaction: discord.Interaction) -> Deferral | None:
+        self._adopt(interaction)
         return interaction.extras.get(DEFERRED)
+
+    # -- answering -----------------------------------------------------------------------------
 
     async def send(self, interaction: discord.Interaction, **kwargs: Any) -> None:
         """The answer: the first response, or the message a deferral promised; a follow-up
         message if the interaction was answered already."""
         _no_view(kwargs)
-        if not interaction.response.is_done():
-            await interaction.response.send_message(**kwargs)
-        elif self._deferred(interaction) in ("public", "private"):
+        if not self._acknowledged(interaction):
+            how: Deferral = "private" if kwargs.get("ephemeral") else "public"
+            answer = interaction.response.send_message
+            if await self._first_response(interaction, how, lambda: answer(**kwargs)):
+                self._payloads.pop(interaction.id, None)
+                return
+        if self._deferred(interaction) in ("public", "private"):
             await interaction.edit_original_response(**_as_edit(kwargs))
-            self._delivered(interaction)
+            await self._delivered(interaction)
         else:
             await interaction.followup.send(**kwargs)
 
     async def update(self, interaction: discord.Interaction, **kwargs: Any) -> None:
         """Change the message the clicked component is on (a page turn, the next paragraph)."""
         _no_view(kwargs)
-        if not interaction.response.is_done():
-            await interaction.response.edit_message(**kwargs)
-        else:
-            await interaction.edit_original_response(**kwargs)
-            self._delivered(interaction)
+        if not self._acknowledged(interaction):
+            edit = interaction.response.edit_message
+            if await self._first_response(interaction, "update", lambda: edit(**kwargs)):
+                self._payloads.pop(interaction.id, None)
+                return
+        await interaction.edit_original_response(**kwargs)
+        await self._delivered(interaction)
 
     async def acknowledge(self, interaction: discord.Interaction) -> None:
         """A click that changes nothing (a greyed-out placeholder): acknowledged, and done."""
-        await self.defer(interaction, update=True)
-        self._delivered(interaction)
+        if not self._acknowledged(interaction):
+            self._payloads.pop(interaction.id, None)  # nothing will be owed: not journaled
+            await self._first_response(interaction, "update", None)
+            self._owed.discard(interaction.id)
+        await self._delivered(interaction)
 
     async def send_private(self, interaction: discord.Interaction, text: str) -> None:
         """A short message only the user sees, whatever state the interaction is in."""
-        if not interaction.response.is_done():
-            await interaction.response.send_message(text, ephemeral=True)
-            return
+        if not self._acknowledged(interaction):
+            answer = interaction.response.send_message
+            if await self._first_response(
+                interaction, "private", lambda: answer(text, ephemeral=True)
+            ):
+                self._payloads.pop(interaction.id, None)
+                return
         deferred = self._deferred(interaction)
         if deferred == "private":
             await interaction.edit_original_response(content=text, embeds=[], view=None)
-            self._delivered(interaction)
+            await self._delivered(interaction)
             return
         if deferred == "public":
             # A public "thinking…" would show the note to everyone: remove it first.
@@ -154,9 +360,8 @@ class Replies:
                 await interaction.delete_original_response()
             except discord.HTTPException:
                 log.debug("could not delete the deferred response", exc_info=True)
-            self._delivered(interaction)
         await interaction.followup.send(text, ephemeral=True)
-        self._delivered(interaction)
+        await self._delivered(interaction)
 
     async def reply(self, message: discord.Message, **kwargs: Any) -> discord.Message:
         """Answer a message (a mention, a question in a study thread) as a reply."""

@@ -103,6 +103,18 @@ class Settings(BaseSettings):
         ),
     )
 
+    shutdown_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        validation_alias=_env("HISTBOT_SHUTDOWN_TIMEOUT"),
+        description=(
+            "On SIGTERM or SIGINT, histbot exits within this many seconds, having answered "
+            "the questions in hand (what is still owed then is answered by the next start). "
+            "At most the stop timeout of whatever runs it (docker stop: 10 s by default)."
+        ),
+    )
+
     @field_validator("dev_guild_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -124,6 +136,16 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """SQLite file for study sessions."""
         return self.data_dir / "histbot.sqlite3"
+
+    @property
+    def journal_path(self) -> Path:
+        """SQLite file of interactions acknowledged and not yet answered (see README)."""
+        return self.data_dir / "interactions.sqlite3"
+
+    @property
+    def heartbeat_path(self) -> Path:
+        """File the running bot rewrites while connected: what the health check reads."""
+        return self.data_dir / "heartbeat"
 
     @property
     def index_cache_dir(self) -> Path:

@@ -75,7 +75,8 @@ class Ask(commands.Cog):
         private: bool = False,
     ) -> None:
         bot = self.bot
-        with bot.cooldowns.spend("ask", interaction.user.id):
+        charged = bot.replies.resumed(interaction)
+        with bot.cooldowns.spend("ask", interaction.user.id, charged=charged):
             answer = await bot.replies.compute(
                 interaction, bot.searcher.answer(question), ephemeral=private
             )

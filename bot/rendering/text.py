@@ -36,6 +36,7 @@ PASSAGE_PAGE_LIMIT = 3900
 """Characters of a passage per embed page (leaves room under the 4096 description limit)."""
 
 GENERIC_ERROR = "Sorry, something went wrong while handling that. The error has been logged."
+RESTARTING = "histbot is restarting: ask again in a few seconds."
 STORAGE_UNAVAILABLE = (
     "Study-session storage is unavailable right now, so study sessions can't be used "
     "(the bot's operator has been told). `/ask`, `/search` and reading the texts still work."

@@ -372,7 +372,8 @@ class StudyCog(commands.Cog, name="Study"):
     ) -> None:
         bot = self.bot
         session = await self._here(interaction)
-        with bot.cooldowns.spend("ask", interaction.user.id):
+        charged = bot.replies.resumed(interaction)
+        with bot.cooldowns.spend("ask", interaction.user.id, charged=charged):
             work = answer_and_record(bot, session, interaction.user, question, "slash")
             answer = await bot.replies.compute(interaction, work)
         await bot.replies.send(interaction, **answer_message(answer))
@@ -381,6 +382,8 @@ class StudyCog(commands.Cog, name="Study"):
     async def on_message(self, message: discord.Message) -> None:
         """A question in a session's thread (a mention; any message with message content)."""
         bot = self.bot
+        if bot.replies.closing:
+            return  # shutting down: a mention gets a note from the mentions extension
         found = await session_question(bot, message)
         if found is None:
             return
