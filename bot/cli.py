@@ -18,9 +18,11 @@ import contextlib
 import json
 import logging
 import shutil
+import signal
 import sqlite3
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
@@ -272,7 +274,7 @@ def _owning_data_dir(settings: Settings) -> Iterator[None]:
 
     lock = DataDirLock(settings.data_dir)
     try:
-        check_writable(settings.data_dir, [settings.database_path])
+        check_writable(settings.data_dir, [settings.database_path, settings.journal_path])
         lock.acquire()
     except DataDirError as exc:
         raise CliError(str(exc), EXIT_UNUSABLE) from None
@@ -282,9 +284,27 @@ def _owning_data_dir(settings: Settings) -> Iterator[None]:
         lock.release()
 
 
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """Until the bot's own handlers take over (`bot.shutdown`), SIGTERM stops start-up
+    cleanly (exit 0): as PID 1 in a container a signal without a handler is dropped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(EXIT_OK)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
-    with _owning_data_dir(settings):  # before the index cache is written there
+    with _stopped_by_sigterm(), _owning_data_dir(settings):  # before the index cache is written
         library = _load_library(settings)  # unreadable texts fail here, before connecting
         from bot.startup import run_bot
 

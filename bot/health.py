@@ -52,12 +52,17 @@ def stopped(path: Path) -> None:
 
 
 async def beat(bot: HistBot, path: Path) -> None:
-    """Rewrite the heartbeat until cancelled (run as a task beside the bot)."""
+    """Rewrite the heartbeat every `INTERVAL` seconds, and within a second of a change of
+    state, until cancelled (run as a task beside the bot)."""
+    written, last = "", 0.0
     while True:
-        # A full or read-only disk shows up as a stale heartbeat.
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(write, path, state_of(bot))
-        await asyncio.sleep(INTERVAL)
+        state = state_of(bot)
+        if state != written or time.monotonic() - last >= INTERVAL:
+            # A full or read-only disk shows up as a stale heartbeat.
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(write, path, state)
+                written, last = state, time.monotonic()
+        await asyncio.sleep(1.0)
 
 
 def check(path: Path, now: float | None = None) -> str | None:

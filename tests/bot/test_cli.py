@@ -6,6 +6,7 @@ shares); two smoke tests run the installed `histbot` script in a real process.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.storage import SqliteSessionStore
+from tests.bot.storage.helpers import damage_table, start
 from tests.conftest import write_sources
 
 
@@ -236,6 +239,33 @@ def test_an_unreadable_session_database_is_one_line(histbot: Histbot, tmp_path: 
     assert last.startswith("histbot: error: cannot open the session database ")
     assert str(data / "histbot.sqlite3") in last and "not a database" in last
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("restore_process_state")
+def test_a_damaged_session_database_is_one_line_saying_what_to_do(
+    histbot: Histbot, tmp_path: Path
+) -> None:
+    """PRAGMA quick_check at start-up: a bad page is found before the bot logs in."""
+    data = tmp_path / "damaged"
+    asyncio.run(_a_database_with_a_session(data / "histbot.sqlite3"))
+    damage_table(data / "histbot.sqlite3")
+    env = {
+        "DISCORD_TOKEN": "not-a-real-token",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",  # never reached
+        "HISTBOT_DATA_DIR": str(data),
+        "HISTBOT_SEARCH_PROCESSES": "0",
+    }
+    result = histbot("run", env=env)
+    assert result.code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"histbot: error: the session database {data / 'histbot.sqlite3'} ")
+    assert "is damaged (" in last and "restore it from a backup" in last
+    assert "Traceback" not in result.stderr
+
+
+async def _a_database_with_a_session(path: Path) -> None:
+    async with SqliteSessionStore(path) as store:
+        await start(store)
 
 
 # -- the installed script, in a real process ---------------------------------------------------

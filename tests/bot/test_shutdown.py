@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from bot.rendering.text import RESTARTING
 from standin import Discord, InteractionRecord
 from tests.bot.helpers import bot_process, exited, stop_process, wait_for_process_bot
 from tests.bot.test_intake import answered, burst, journaled, owed
+from tests.conftest import REPO
 
 TIMEOUT = 10.0
 
@@ -47,6 +50,9 @@ async def test_sigterm_mid_burst_answers_every_acknowledged_and_exits_0(
     bot = bot_process(standin, data_dir, log, HISTBOT_SHUTDOWN_TIMEOUT=str(TIMEOUT))
     try:
         await wait_for_process_bot(standin, 1)
+        async with asyncio.timeout(10):  # the heartbeat says "ready" once connected
+            while (await asyncio.to_thread(health, data_dir))[0] != 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
         # Answers take a second to deliver, so the drain is still going on when more
         # questions arrive.
         standin.delay_next("PATCH", "/webhooks/{app}/{token}/messages/@original", 1.0, times=99)
@@ -71,8 +77,23 @@ async def test_sigterm_mid_burst_answers_every_acknowledged_and_exits_0(
     ]["content"] == RESTARTING
     notes = [m for m in standin.bot_messages(standin.channel) if m.reference_id == mention.id]
     assert [m.content for m in notes] == [RESTARTING]
-    assert not (data_dir / "heartbeat").exists()
+    code, said = health(data_dir)
+    assert code == 1 and said == f"histbot health: no heartbeat at {data_dir / 'heartbeat'}: " \
+        "histbot is not running (or not yet started)\n"
     standin.assert_healthy()
+
+
+def health(data_dir: Path) -> tuple[int, str]:
+    """`python -m bot.health`, as a container's HEALTHCHECK runs it: exit code and stderr."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.health"],
+        cwd=data_dir.parent,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HISTBOT_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return result.returncode, result.stderr
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
