@@ -70,6 +70,7 @@ class HistBot(commands.Bot):
         intents.guild_messages = True
         intents.dm_messages = True
         intents.message_content = settings.message_content
+        replies = Replies(busy=lambda: searcher.busy, journal=journal)
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: histbot has no prefix commands
             intents=intents,
@@ -81,6 +82,7 @@ class HistBot(commands.Bot):
                 guild=True, dm_channel=True, private_channel=True
             ),
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            http_trace=replies.http_trace,  # 429s on interaction callbacks (bot.replies)
         )
         self.settings = settings
         self.searcher = searcher
@@ -91,7 +93,7 @@ class HistBot(commands.Bot):
         self.cooldowns = Cooldowns(
             {"ask": settings.ask_cooldown_seconds, "search": settings.search_cooldown_seconds}
         )
-        self.replies = Replies(busy=lambda: searcher.busy, journal=journal)
+        self.replies = replies
         self.intake = Intake(self, self.replies, journal)
 
     async def setup_hook(self) -> None:

@@ -15,14 +15,18 @@ what a deferral promised. Every command, button and mention answers through the 
 
 `defer` is the one place an interaction is deferred, and `_delivered` marks the one moment a
 deferred interaction has had its answer: what a deferral promised is tracked between them,
-and written to the interaction journal (`bot.storage.journal`) before the deferral is sent,
-so that a process killed in between leaves the promise to the next one (`bot.intake`
-replays it; the interaction then arrives here already "resumed", and deferred).
+and written to the interaction journal (`bot.storage.journal`) as the deferral is sent (the
+write is queued on the journal's thread before the request goes out, and the handler goes
+on only once both are done), so that a process killed in between leaves the promise to the
+next one (`bot.intake` replays it; the interaction then arrives here already "resumed",
+and deferred).
 
-A first response that has not gone through `ACK_PATIENCE` seconds after the interaction was
-created (discord.py obeys a 429's retry_after, however long, before trying again) is given
-up and replaced by a deferral, the smallest response there is, so the acknowledgement is
-still in time; the answer then follows as an edit.
+A 429 on an interaction's callback makes discord.py wait out its retry_after, however long,
+before trying again: past Discord's 3 seconds for a long one. The bot's HTTP session reports
+such 429s (`http_trace`); a first response held up by one `ACK_PATIENCE` seconds after the
+interaction was created is given up and replaced by a deferral, the smallest response there
+is, so the acknowledgement is still in time; the answer then follows as an edit. A response
+that is merely slow is left alone.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
+import aiohttp
 import discord
 
 from bot.storage import StorageError
@@ -56,6 +62,7 @@ JOURNAL_PATIENCE = 0.5
 PAYLOAD_KEEP = 10.0
 """Seconds an arrived interaction's payload is kept for the journal, should it be deferred."""
 ALREADY_ACKNOWLEDGED = 40060
+CALLBACK = re.compile(r"/interactions/(?P<id>\d+)/[^/]+/callback$")
 
 
 def _no_view(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -120,19 +127,34 @@ class Replies:
         self.closing = False
         """Shutting down: new interactions are refused (see `bot.intake`), not started."""
         self._payloads: dict[int, tuple[float, dict[str, Any]]] = {}
+        self._pruned = 0.0
         self._resuming: dict[int, Deferral] = {}
         self._owed: set[int] = set()
         """Interactions deferred by this process whose answer is not yet delivered."""
+        self._rate_limited: set[int] = set()
+        """Interactions whose callback Discord answered with a 429."""
+        self.http_trace = aiohttp.TraceConfig()
+        """For the bot's HTTP session: notes 429s on interaction callbacks."""
+        self.http_trace.on_request_end.append(self._request_ended)
+
+    async def _request_ended(
+        self, session: object, context: object, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        if params.response.status == 429:
+            match = CALLBACK.search(params.url.path)
+            if match:
+                self._rate_limited.add(int(match["id"]))
 
     # -- where interactions come from (bot.intake) ---------------------------------------------
 
     def arrived(self, payload: dict[str, Any]) -> None:
         """An interaction has arrived: keep its payload, for the journal if it is deferred."""
         now = time.monotonic()
-        if len(self._payloads) > 64:
+        if now - self._pruned > PAYLOAD_KEEP:  # those never deferred nor answered (a bug)
             self._payloads = {
                 i: kept for i, kept in self._payloads.items() if now - kept[0] < PAYLOAD_KEEP
             }
+            self._pruned = now
         self._payloads[int(payload["id"])] = (now, payload)
 
     def resuming(self, owed: Owed) -> None:
@@ -196,12 +218,13 @@ class Replies:
         if self._acknowledged(interaction):
             return
         how: Deferral = "update" if update else "private" if ephemeral else "public"
-        await self._promise(interaction, how)
+        journaled = self._promise(interaction, how)
         try:
             await self._first_response(interaction, how, None)
         except BaseException:
-            await self._settle(interaction)  # never acknowledged: nothing is owed
+            await self._settle(interaction, journaled)  # never acknowledged: nothing is owed
             raise
+        await self._kept(interaction, journaled)
 
     async def _first_response(
         self,
@@ -216,35 +239,36 @@ class Replies:
         deferral = self._deferral(interaction, how)
         first = response or deferral
         patience = ACK_PATIENCE - _age(interaction)
-        if patience < 0.2:
-            await first()
+        attempt = asyncio.ensure_future(first())
+        try:
+            done, _ = await asyncio.wait({attempt}, timeout=max(patience, 0.0))
+            if not done and interaction.id not in self._rate_limited:
+                done, _ = await asyncio.wait({attempt})  # slow, not held back: let it be
+        except BaseException:
+            attempt.cancel()
+            raise
+        if done:
+            self._rate_limited.discard(interaction.id)
+            attempt.result()
         else:
-            attempt = asyncio.ensure_future(first())
+            # Waiting out a 429's retry_after that runs past Discord's deadline.
+            attempt.cancel()
+            with contextlib.suppress(BaseException):
+                await attempt
+            self._rate_limited.discard(interaction.id)
+            log.warning(
+                "the first response to interaction %s is held back by a 429 past Discord's "
+                "deadline: deferring instead",
+                interaction.id,
+            )
+            journaled = self._promise(interaction, how) if response is not None else None
             try:
-                done, _ = await asyncio.wait({attempt}, timeout=patience)
-            except BaseException:
-                attempt.cancel()
-                raise
-            if done:
-                attempt.result()
-            else:
-                attempt.cancel()
-                with contextlib.suppress(BaseException):
-                    await attempt
-                log.warning(
-                    "the first response to interaction %s took more than %.1fs (rate limited?):"
-                    " deferring instead",
-                    interaction.id,
-                    ACK_PATIENCE,
-                )
-                if response is not None:
-                    await self._promise(interaction, how)
-                try:
-                    await deferral()
-                except discord.HTTPException as exc:
-                    if exc.code != ALREADY_ACKNOWLEDGED:  # else the first one went through
-                        raise
-                response = None
+                await deferral()
+            except discord.HTTPException as exc:
+                if exc.code != ALREADY_ACKNOWLEDGED:  # else the first one went through
+                    raise
+            await self._kept(interaction, journaled)
+            response = None
         if response is None:
             interaction.extras[DEFERRED] = how
             self._owed.add(interaction.id)
@@ -259,12 +283,14 @@ class Replies:
             return lambda: interaction.response.defer()
         return lambda: interaction.response.defer(ephemeral=how == "private", thinking=True)
 
-    async def _promise(self, interaction: discord.Interaction, how: Deferral) -> None:
-        """Write the deferral about to be sent to the journal (waiting `JOURNAL_PATIENCE`
-        at most: a slow disk must not make the acknowledgement late)."""
+    def _promise(
+        self, interaction: discord.Interaction, how: Deferral
+    ) -> asyncio.Future[None] | None:
+        """Start writing the deferral about to be sent to the journal: the write is queued on
+        the journal's thread at once, before the deferral's request is sent."""
         kept = self._payloads.pop(interaction.id, None)
         if self.journal is None or kept is None:
-            return
+            return None
         owed = Owed(
             id=interaction.id,
             application_id=interaction.application_id,
@@ -275,13 +301,26 @@ class Replies:
             asked=describe(kept[1]),
             payload=kept[1],
         )
-        write = asyncio.ensure_future(self.journal.record(owed))
-        try:
-            await asyncio.wait_for(asyncio.shield(write), JOURNAL_PATIENCE)
-        except TimeoutError:
-            log.warning("the journal is slow: deferring interaction %s first", interaction.id)
-        except StorageError as exc:
-            log.error("interaction %s not journaled: %s", interaction.id, exc)
+        return asyncio.ensure_future(self.journal.record(owed))
+
+    @staticmethod
+    async def _kept(
+        interaction: discord.Interaction, journaled: asyncio.Future[None] | None
+    ) -> None:
+        """Wait for the journal write started with the deferral (`JOURNAL_PATIENCE` at
+        most: a slow disk must not hold the answer up)."""
+        if journaled is None:
+            return
+        if not journaled.done():
+            await asyncio.wait({journaled}, timeout=JOURNAL_PATIENCE)
+        if not journaled.done():
+            log.warning("the journal is slow: interaction %s deferred first", interaction.id)
+        elif journaled.cancelled():
+            return
+        elif isinstance(journaled.exception(), StorageError):
+            log.error("interaction %s not journaled: %s", interaction.id, journaled.exception())
+        elif journaled.exception() is not None:
+            raise journaled.exception()  # type: ignore[misc]
 
     async def _delivered(self, interaction: discord.Interaction) -> None:
         """The answer a deferral promised has been delivered."""
@@ -289,10 +328,16 @@ class Replies:
         if interaction.id in self._owed:
             await self._settle(interaction)
 
-    async def _settle(self, interaction: discord.Interaction) -> None:
-        """Nothing is owed for this interaction any more: off the journal."""
+    async def _settle(
+        self, interaction: discord.Interaction, journaled: asyncio.Future[None] | None = None
+    ) -> None:
+        """Nothing is owed for this interaction any more: off the journal (after its write,
+        if that is still on its way)."""
         self._payloads.pop(interaction.id, None)
         self._owed.discard(interaction.id)
+        if journaled is not None:
+            with contextlib.suppress(Exception):
+                await journaled
         if self.journal is not None:
             try:
                 await self.journal.settled(interaction.id)

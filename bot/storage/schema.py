@@ -83,11 +83,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-async def connect(path: Path, *, synchronous: str = "FULL") -> aiosqlite.Connection:
+async def connect(path: Path) -> aiosqlite.Connection:
     """A connection in autocommit mode (transactions are explicit), rows by column name, WAL
-    with synchronous=FULL (a committed write survives a crash, even of the machine; NORMAL
-    survives the process being killed), and a 5 s wait for another process's write instead
-    of an error."""
+    with synchronous=FULL (a committed write survives a crash), and a 5 s wait for another
+    process's write instead of an error."""
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     db = await aiosqlite.connect(path, isolation_level=None)
@@ -95,7 +94,7 @@ async def connect(path: Path, *, synchronous: str = "FULL") -> aiosqlite.Connect
     try:
         await db.execute("PRAGMA busy_timeout = 5000")
         await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute(f"PRAGMA synchronous = {synchronous}")
+        await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         await db.close()
