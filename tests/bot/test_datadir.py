@@ -27,10 +27,11 @@ async def test_a_second_instance_is_refused_in_one_line(standin: Discord, tmp_pa
     """The second process on a data dir says which process holds it and exits 1, without
     connecting; the first keeps answering every event exactly once."""
     data_dir = tmp_path / "data"
-    first = bot_process(standin, data_dir, tmp_path / "first.log")
+    threads = {"HISTBOT_SEARCH_PROCESSES": "0"}  # quicker to start; the same lock
+    first = bot_process(standin, data_dir, tmp_path / "first.log", **threads)
     try:
         await wait_for_process_bot(standin, 1)
-        second = bot_process(standin, data_dir, tmp_path / "second.log")
+        second = bot_process(standin, data_dir, tmp_path / "second.log", **threads)
         code = await exited(second, within=30)
         line = only_line((tmp_path / "second.log").read_text())
         assert code == 1

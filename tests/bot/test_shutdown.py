@@ -102,7 +102,7 @@ async def test_sigterm_stops_it_as_pid_1(standin: Discord, tmp_path: Path) -> No
     signals a PID 1 has no handler for, so without one `docker stop` ends in SIGKILL."""
     data_dir, log = tmp_path / "data", tmp_path / "bot.log"
     wrapper = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
-    bot = bot_process(standin, data_dir, log, wrapper=wrapper)
+    bot = bot_process(standin, data_dir, log, wrapper=wrapper, HISTBOT_SEARCH_PROCESSES="0")
     try:
         await wait_for_process_bot(standin, 1)
         (histbot,) = psutil.Process(bot.pid).children()
@@ -128,11 +128,13 @@ async def test_a_second_signal_stops_waiting(standin: Discord, tmp_path: Path) -
     """Ctrl+C twice: the second one does not wait for the drain. What it cut short stays in
     the journal for the next start."""
     data_dir, log = tmp_path / "data", tmp_path / "bot.log"
-    bot = bot_process(standin, data_dir, log, HISTBOT_SHUTDOWN_TIMEOUT="60")
+    bot = bot_process(
+        standin, data_dir, log, HISTBOT_SHUTDOWN_TIMEOUT="60", HISTBOT_SEARCH_PROCESSES="0"
+    )
     try:
         await wait_for_process_bot(standin, 1)
-        # Answers take 5 s to deliver: the drain would take that long.
-        standin.delay_next("PATCH", "/webhooks/{app}/{token}/messages/@original", 5.0, times=99)
+        # Answers take 3 s to deliver: the drain would take that long.
+        standin.delay_next("PATCH", "/webhooks/{app}/{token}/messages/@original", 3.0, times=99)
         process = psutil.Process(bot.pid)
         records, signalled = await sigterm_mid_burst(standin, process)
         await asyncio.sleep(0.3)
@@ -143,5 +145,5 @@ async def test_a_second_signal_stops_waiting(standin: Discord, tmp_path: Path) -
     finally:
         stop_process(bot)
     assert code == 0
-    assert stopped_after < 4.0
+    assert stopped_after < 2.5
     assert left and left <= set(journaled(data_dir))
