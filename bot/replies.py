@@ -15,11 +15,9 @@ what a deferral promised. Every command, button and mention answers through the 
 
 `defer` is the one place an interaction is deferred, and `_delivered` marks the one moment a
 deferred interaction has had its answer: what a deferral promised is tracked between them,
-and written to the interaction journal (`bot.storage.journal`) as the deferral is sent (the
-write is queued on the journal's thread before the request goes out, and the handler goes
-on only once both are done), so that a process killed in between leaves the promise to the
-next one (`bot.intake` replays it; the interaction then arrives here already "resumed",
-and deferred).
+and committed to the interaction journal (`bot.storage.journal`) before the deferral is sent,
+so that a process killed in between leaves the promise to the next one (`bot.intake`
+replays it; the interaction then arrives here already "resumed", and deferred).
 
 A 429 on an interaction's callback makes discord.py wait out its retry_after, however long,
 before trying again: past Discord's 3 seconds for a long one. The bot's HTTP session reports
@@ -57,8 +55,6 @@ Deferral = Literal["public", "private", "update"]
 ACK_PATIENCE = 2.0
 """Seconds after an interaction's creation its first response may take before it is given up
 for a deferral (Discord's limit is 3)."""
-JOURNAL_PATIENCE = 0.5
-"""Seconds a journal write may hold up a deferral; after that the deferral goes out anyway."""
 PAYLOAD_KEEP = 10.0
 """Seconds an arrived interaction's payload is kept for the journal, should it be deferred."""
 ALREADY_ACKNOWLEDGED = 40060
@@ -218,13 +214,12 @@ class Replies:
         if self._acknowledged(interaction):
             return
         how: Deferral = "update" if update else "private" if ephemeral else "public"
-        journaled = self._promise(interaction, how)
+        await self._promise(interaction, how)  # before the deferral goes out
         try:
             await self._first_response(interaction, how, None)
         except BaseException:
-            await self._settle(interaction, journaled)  # never acknowledged: nothing is owed
+            await self._settle(interaction)  # never acknowledged: nothing is owed
             raise
-        await self._kept(interaction, journaled)
 
     async def _first_response(
         self,
@@ -261,13 +256,13 @@ class Replies:
                 "deadline: deferring instead",
                 interaction.id,
             )
-            journaled = self._promise(interaction, how) if response is not None else None
+            if response is not None:
+                await self._promise(interaction, how)
             try:
                 await deferral()
             except discord.HTTPException as exc:
                 if exc.code != ALREADY_ACKNOWLEDGED:  # else the first one went through
                     raise
-            await self._kept(interaction, journaled)
             response = None
         if response is None:
             interaction.extras[DEFERRED] = how
@@ -283,14 +278,12 @@ class Replies:
             return lambda: interaction.response.defer()
         return lambda: interaction.response.defer(ephemeral=how == "private", thinking=True)
 
-    def _promise(
-        self, interaction: discord.Interaction, how: Deferral
-    ) -> asyncio.Future[None] | None:
-        """Start writing the deferral about to be sent to the journal: the write is queued on
-        the journal's thread at once, before the deferral's request is sent."""
+    async def _promise(self, interaction: discord.Interaction, how: Deferral) -> None:
+        """Commit the deferral about to be sent to the journal. A journal that fails is
+        logged and does not stop the deferral: the answer matters more than its insurance."""
         kept = self._payloads.pop(interaction.id, None)
         if self.journal is None or kept is None:
-            return None
+            return
         owed = Owed(
             id=interaction.id,
             application_id=interaction.application_id,
@@ -301,26 +294,10 @@ class Replies:
             asked=describe(kept[1]),
             payload=kept[1],
         )
-        return asyncio.ensure_future(self.journal.record(owed))
-
-    @staticmethod
-    async def _kept(
-        interaction: discord.Interaction, journaled: asyncio.Future[None] | None
-    ) -> None:
-        """Wait for the journal write started with the deferral (`JOURNAL_PATIENCE` at
-        most: a slow disk must not hold the answer up)."""
-        if journaled is None:
-            return
-        if not journaled.done():
-            await asyncio.wait({journaled}, timeout=JOURNAL_PATIENCE)
-        if not journaled.done():
-            log.warning("the journal is slow: interaction %s deferred first", interaction.id)
-        elif journaled.cancelled():
-            return
-        elif isinstance(journaled.exception(), StorageError):
-            log.error("interaction %s not journaled: %s", interaction.id, journaled.exception())
-        elif journaled.exception() is not None:
-            raise journaled.exception()  # type: ignore[misc]
+        try:
+            await self.journal.record(owed)
+        except StorageError as exc:
+            log.error("interaction %s not journaled: %s", interaction.id, exc)
 
     async def _delivered(self, interaction: discord.Interaction) -> None:
         """The answer a deferral promised has been delivered."""
@@ -328,16 +305,10 @@ class Replies:
         if interaction.id in self._owed:
             await self._settle(interaction)
 
-    async def _settle(
-        self, interaction: discord.Interaction, journaled: asyncio.Future[None] | None = None
-    ) -> None:
-        """Nothing is owed for this interaction any more: off the journal (after its write,
-        if that is still on its way)."""
+    async def _settle(self, interaction: discord.Interaction) -> None:
+        """Nothing is owed for this interaction any more: off the journal."""
         self._payloads.pop(interaction.id, None)
         self._owed.discard(interaction.id)
-        if journaled is not None:
-            with contextlib.suppress(Exception):
-                await journaled
         if self.journal is not None:
             try:
                 await self.journal.settled(interaction.id)

@@ -9,6 +9,8 @@
     sqlite     `SqliteSessionStore`: the protocol on one SQLite file, a transaction per write
     files      each file checked when opened (quick_check) and watched while in use
                (deleted or replaced under the bot); `StorageUnavailable`
+    journal    `InteractionJournal`: interactions deferred and not yet answered, in a file
+               of their own (not the study database: a broken one must not stop /ask)
 
 Why SQLite through **aiosqlite**: the bot keeps a handful of small tables (sessions, their
 events, quizzes and votes) written a few times a second at most. SQLite needs no server and
