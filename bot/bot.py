@@ -82,7 +82,6 @@ class HistBot(commands.Bot):
                 guild=True, dm_channel=True, private_channel=True
             ),
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
-            http_trace=replies.http_trace,  # 429s on interaction callbacks (bot.replies)
         )
         self.settings = settings
         self.searcher = searcher

@@ -20,24 +20,25 @@ so that a process killed in between leaves the promise to the next one (`bot.int
 replays it; the interaction then arrives here already "resumed", and deferred).
 
 A 429 on an interaction's callback makes discord.py wait out its retry_after, however long,
-before trying again: past Discord's 3 seconds for a long one. The bot's HTTP session reports
-such 429s (`http_trace`); a first response held up by one `ACK_PATIENCE` seconds after the
-interaction was created is given up and replaced by a deferral, the smallest response there
-is, so the acknowledgement is still in time; the answer then follows as an edit. A response
-that is merely slow is left alone.
+before trying again: past Discord's 3 seconds for a long one. discord.py says so only in its
+log, just before it sleeps ("Webhook ID … is rate limited", the webhook id of a callback
+being the interaction's id), so a filter on that logger (`RateLimits`) tells `Replies`; a
+first response held up by one `ACK_PATIENCE` seconds after the interaction was created is
+given up and replaced by a deferral, the smallest response there is, so the acknowledgement
+is still in time; the answer then follows as an edit. A response that is merely slow is left
+alone. (An aiohttp trace on the session would see the 429 too, but it costs every request
+of every interaction: a few percent of the event loop under a burst.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-import aiohttp
 import discord
 
 from bot.storage import StorageError
@@ -58,7 +59,30 @@ for a deferral (Discord's limit is 3)."""
 PAYLOAD_KEEP = 10.0
 """Seconds an arrived interaction's payload is kept for the journal, should it be deferred."""
 ALREADY_ACKNOWLEDGED = 40060
-CALLBACK = re.compile(r"/interactions/(?P<id>\d+)/[^/]+/callback$")
+WEBHOOK_LOGGER = "discord.webhook.async_"
+"""The logger discord.py's webhook adapter (which sends interaction responses) logs 429s to."""
+RATE_LIMITED = "Webhook ID %s is rate limited"
+
+
+class RateLimits(logging.Filter):
+    """Reads discord.py's log of a 429 on a webhook route for every `Replies` in the process
+    (the logger is discord.py's, one per process); lets every record through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies: weakref.WeakSet[Replies] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg
+        if isinstance(message, str) and message.startswith(RATE_LIMITED) and record.args:
+            webhook_id = record.args[0] if isinstance(record.args, tuple) else None
+            for replies in list(self.replies):
+                replies.rate_limited(int(webhook_id or 0))
+        return True
+
+
+RATE_LIMITS = RateLimits()
+logging.getLogger(WEBHOOK_LOGGER).addFilter(RATE_LIMITS)
 
 
 def _no_view(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -127,19 +151,20 @@ class Replies:
         self._resuming: dict[int, Deferral] = {}
         self._owed: set[int] = set()
         """Interactions deferred by this process whose answer is not yet delivered."""
-        self._rate_limited: set[int] = set()
-        """Interactions whose callback Discord answered with a 429."""
-        self.http_trace = aiohttp.TraceConfig()
-        """For the bot's HTTP session: notes 429s on interaction callbacks."""
-        self.http_trace.on_request_end.append(self._request_ended)
+        self._responding: dict[int, tuple[discord.Interaction, asyncio.Timeout]] = {}
+        """The first response of each interaction while it is on its way."""
+        RATE_LIMITS.replies.add(self)
 
-    async def _request_ended(
-        self, session: object, context: object, params: aiohttp.TraceRequestEndParams
-    ) -> None:
-        if params.response.status == 429:
-            match = CALLBACK.search(params.url.path)
-            if match:
-                self._rate_limited.add(int(match["id"]))
+    def rate_limited(self, webhook_id: int) -> None:
+        """discord.py got a 429 for this webhook id and sleeps out its retry_after. If it is
+        an interaction's first response and still on its way `ACK_PATIENCE` seconds after
+        the interaction was created, it is given up then."""
+        responding = self._responding.get(webhook_id)
+        if responding is not None:
+            interaction, scope = responding
+            # Its request sleeps, holding the interaction's lock: cut it short in time.
+            patience = max(ACK_PATIENCE - _age(interaction), 0.0)
+            scope.reschedule(asyncio.get_running_loop().time() + patience)
 
     # -- where interactions come from (bot.intake) ---------------------------------------------
 
@@ -228,29 +253,25 @@ class Replies:
         response: Callable[[], Awaitable[object]] | None,
     ) -> bool:
         """Send the first response (`response`, or else the deferral `how`); True if that was
-        the answer itself. A response still not through `ACK_PATIENCE` seconds after the
-        interaction was created is given up for the deferral `how`: False, and the answer
-        must follow as an edit."""
+        the answer itself. One held back by a 429 past `ACK_PATIENCE` seconds after the
+        interaction was created is given up (`rate_limited`) for the deferral `how`: False, and
+        the answer must follow as an edit."""
         deferral = self._deferral(interaction, how)
         first = response or deferral
-        patience = ACK_PATIENCE - _age(interaction)
-        attempt = asyncio.ensure_future(first())
+        # Sent from this very task (another task would wait its turn on a busy loop); a scope
+        # without a deadline, given one only if a 429 holds the response back.
+        scope = asyncio.timeout(None)
         try:
-            done, _ = await asyncio.wait({attempt}, timeout=max(patience, 0.0))
-            if not done and interaction.id not in self._rate_limited:
-                done, _ = await asyncio.wait({attempt})  # slow, not held back: let it be
-        except BaseException:
-            attempt.cancel()
-            raise
-        if done:
-            self._rate_limited.discard(interaction.id)
-            attempt.result()
-        else:
-            # Waiting out a 429's retry_after that runs past Discord's deadline.
-            attempt.cancel()
-            with contextlib.suppress(BaseException):
-                await attempt
-            self._rate_limited.discard(interaction.id)
+            async with scope:
+                self._responding[interaction.id] = (interaction, scope)
+                try:
+                    await first()
+                finally:
+                    self._responding.pop(interaction.id, None)
+        except TimeoutError:
+            if not scope.expired():
+                raise  # not the scope's own deadline
+            # Given up (`rate_limited`): it was waiting out a 429 past Discord's deadline.
             log.warning(
                 "the first response to interaction %s is held back by a 429 past Discord's "
                 "deadline: deferring instead",

@@ -22,6 +22,7 @@ import yarl
 
 from bot import health
 from bot.bot import HistBot
+from bot.replies import WEBHOOK_LOGGER
 from bot.searching import Searcher
 from bot.settings import DISCORD_API_V10, Settings
 from bot.shutdown import Shutdown
@@ -48,6 +49,8 @@ def setup_logging(level: str) -> None:
     root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("discord").setLevel(max(logging.INFO, getattr(logging, level, 20)))
     logging.getLogger("discord.http").setLevel(logging.WARNING)
+    # Its 429 warnings are how the bot learns that a callback is held back (bot.replies).
+    logging.getLogger(WEBHOOK_LOGGER).setLevel(logging.WARNING)
     client_log = logging.getLogger("discord.client")
     if not any(isinstance(f, _WithoutVoiceWarnings) for f in client_log.filters):
         client_log.addFilter(_WithoutVoiceWarnings())

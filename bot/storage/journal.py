@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bot.storage.files import FileWatch, StorageUnavailable, damaged
 
@@ -40,6 +42,8 @@ TOKEN_LIFETIME = 15 * 60.0
 """Seconds an interaction token can be used to answer, from the interaction's creation."""
 CHECKPOINT_EVERY = 5.0
 """Seconds between checkpoints (on a worker thread) while entries are being written."""
+FILE_CHECK_EVERY = 1.0
+"""Seconds between checks that the path still names the file (a stat each)."""
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -127,12 +131,17 @@ class InteractionJournal:
     study database, but a journal deleted or replaced under the bot is simply started afresh
     (what it held is owed by the process that wrote it, which is this one)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, check_every: float = FILE_CHECK_EVERY) -> None:
         self.path = Path(path)
+        self.check_every = check_every
+        """Seconds between checks that the path still names the file (a stat each)."""
         self._file = FileWatch(self.path)
         self._db: sqlite3.Connection | None = None
         self._written = False
         self._checkpoints: asyncio.Task[None] | None = None
+        self._checked = 0.0
+        self._settled: list[int] = []
+        """Answered interactions, deleted together at the end of the loop's iteration."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -143,6 +152,7 @@ class InteractionJournal:
             self._checkpoints = asyncio.ensure_future(self._checkpointing())
 
     async def close(self) -> None:
+        self._delete_settled()
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -174,6 +184,10 @@ class InteractionJournal:
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             raise StorageUnavailable(f"the {WHAT} {self.path} is not open")
+        now = time.monotonic()
+        if now - self._checked < self.check_every:
+            return self._db
+        self._checked = now
         if self._file.change() is not None:
             log.error("the %s %s was deleted or replaced: starting it afresh", WHAT, self.path)
             db, self._db = self._db, None
@@ -207,14 +221,27 @@ class InteractionJournal:
                 owed.deferred_at,
                 owed.deferral,
                 owed.asked,
-                json.dumps(owed.payload, separators=(",", ":")),
+                orjson.dumps(owed.payload).decode(),
                 owed.attempts,
             ),
         )
 
     async def settled(self, interaction_id: int) -> None:
-        """The interaction is answered (or was never acknowledged): nothing is owed."""
-        self._execute("DELETE FROM owed WHERE id = ?", (interaction_id,))
+        """The interaction is answered (or was never acknowledged): nothing is owed. Deleted
+        with the others answered in the same iteration of the loop, in one statement."""
+        if not self._settled:
+            asyncio.get_running_loop().call_soon(self._delete_settled)
+        self._settled.append(interaction_id)
+
+    def _delete_settled(self) -> None:
+        ids, self._settled = self._settled, []
+        for start in range(0, len(ids) if self._db is not None else 0, 500):
+            chunk = ids[start : start + 500]  # within SQLite's limit on parameters
+            marks = ",".join("?" * len(chunk))
+            try:
+                self._execute(f"DELETE FROM owed WHERE id IN ({marks})", tuple(chunk))
+            except StorageUnavailable as exc:
+                log.error("%d answered interactions still journaled: %s", len(chunk), exc)
 
     async def attempt(self, interaction_id: int) -> None:
         """One more try at answering it is starting (a resume that crashes the process is
@@ -223,6 +250,7 @@ class InteractionJournal:
 
     async def owed(self) -> list[Owed]:
         """Everything owed, oldest first."""
+        self._delete_settled()
         rows = self._execute("SELECT * FROM owed ORDER BY deferred_at, id")
         return [
             Owed(
@@ -233,7 +261,7 @@ class InteractionJournal:
                 deferred_at=row["deferred_at"],
                 deferral=row["deferral"],
                 asked=row["asked"],
-                payload=json.loads(row["payload"]),
+                payload=orjson.loads(row["payload"]),
                 attempts=row["attempts"],
             )
             for row in rows

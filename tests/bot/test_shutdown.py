@@ -25,10 +25,11 @@ TIMEOUT = 10.0
 
 
 async def sigterm_mid_burst(
-    standin: Discord, process: psutil.Process, size: int = 40
+    standin: Discord, process: psutil.Process, size: int = 40, *, hold: float = 0.0
 ) -> tuple[list[InteractionRecord], float]:
     """A burst of /ask; SIGTERM to `process` once some are answered and some still owed;
-    the records, and when the signal was sent."""
+    the records, and when the signal was sent. `hold`: the next answer delivered after the
+    signal takes that many seconds (so the drain lasts at least that long)."""
     records = await burst(standin, size)
     try:
         await standin.server.wait_until(
@@ -39,6 +40,8 @@ async def sigterm_mid_burst(
     except TimeoutError:
         states = [(r.ack_type, r.loading, len(r.calls)) for r in records]
         raise AssertionError(f"the burst never got half answered: {states}") from None
+    if hold:
+        standin.delay_next("PATCH", "/webhooks/{app}/{token}/messages/@original", hold)
     process.send_signal(signal.SIGTERM)
     return records, time.monotonic()
 
@@ -53,10 +56,9 @@ async def test_sigterm_mid_burst_answers_every_acknowledged_and_exits_0(
         async with asyncio.timeout(10):  # the heartbeat says "ready" once connected
             while (await asyncio.to_thread(health, data_dir))[0] != 0:  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
-        # Answers take a second to deliver, so the drain is still going on when more
-        # questions arrive.
-        standin.delay_next("PATCH", "/webhooks/{app}/{token}/messages/@original", 1.0, times=99)
-        records, signalled = await sigterm_mid_burst(standin, psutil.Process(bot.pid))
+        # An answer takes 3 s to deliver, so the drain is still going on when more questions
+        # arrive.
+        records, signalled = await sigterm_mid_burst(standin, psutil.Process(bot.pid), hold=3)
         owed_then = [r for r in records if owed(r)]
         await asyncio.sleep(0.3)
         late = await standin.send_slash("ask", question="Who was Beria?")
@@ -133,10 +135,9 @@ async def test_a_second_signal_stops_waiting(standin: Discord, tmp_path: Path) -
     )
     try:
         await wait_for_process_bot(standin, 1)
-        # Answers take 3 s to deliver: the drain would take that long.
-        standin.delay_next("PATCH", "/webhooks/{app}/{token}/messages/@original", 3.0, times=99)
+        # An answer takes 3 s to deliver: the drain would take that long.
         process = psutil.Process(bot.pid)
-        records, signalled = await sigterm_mid_burst(standin, process)
+        records, signalled = await sigterm_mid_burst(standin, process, hold=3)
         await asyncio.sleep(0.3)
         process.send_signal(signal.SIGINT)
         code = await exited(bot, within=10)

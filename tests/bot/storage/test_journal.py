@@ -88,7 +88,7 @@ async def test_a_damaged_journal_is_refused_naming_it(tmp_path: Path) -> None:
 
 async def test_a_journal_deleted_under_the_bot_is_started_afresh(tmp_path: Path) -> None:
     path = tmp_path / "interactions.sqlite3"
-    async with InteractionJournal(path) as journal:
+    async with InteractionJournal(path, check_every=0) as journal:
         await journal.record(owed(1))
         delete_database(path)
         await journal.record(owed(2))
