@@ -56,9 +56,10 @@ async def test_sigterm_mid_burst_answers_every_acknowledged_and_exits_0(
         async with asyncio.timeout(10):  # the heartbeat says "ready" once connected
             while (await asyncio.to_thread(health, data_dir))[0] != 0:  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
-        # An answer takes 3 s to deliver, so the drain is still going on when more questions
+        # An answer takes 1.5 s to deliver, so the drain is still going on when more questions
         # arrive.
-        records, signalled = await sigterm_mid_burst(standin, psutil.Process(bot.pid), hold=3)
+        process = psutil.Process(bot.pid)
+        records, signalled = await sigterm_mid_burst(standin, process, hold=1.5)
         owed_then = [r for r in records if owed(r)]
         await asyncio.sleep(0.3)
         late = await standin.send_slash("ask", question="Who was Beria?")
@@ -135,9 +136,9 @@ async def test_a_second_signal_stops_waiting(standin: Discord, tmp_path: Path) -
     )
     try:
         await wait_for_process_bot(standin, 1)
-        # An answer takes 3 s to deliver: the drain would take that long.
+        # An answer takes 1.5 s to deliver: the drain would take that long.
         process = psutil.Process(bot.pid)
-        records, signalled = await sigterm_mid_burst(standin, process, hold=3)
+        records, signalled = await sigterm_mid_burst(standin, process, hold=1.5)
         await asyncio.sleep(0.3)
         process.send_signal(signal.SIGINT)
         code = await exited(bot, within=10)
@@ -146,5 +147,5 @@ async def test_a_second_signal_stops_waiting(standin: Discord, tmp_path: Path) -
     finally:
         stop_process(bot)
     assert code == 0
-    assert stopped_after < 2.5
+    assert stopped_after < 1.4
     assert left and left <= set(journaled(data_dir))
