@@ -3,10 +3,19 @@
 # histbot: the Discord study bot, with the seed texts baked in.
 #
 #   docker build -t histbot .
-#   docker run --rm -e DISCORD_TOKEN=... -v histbot-data:/data histbot
+#   docker run --rm -e DISCORD_TOKEN=... -v histbot-data:/data --stop-timeout 15 histbot
 #
 # The token comes from the environment at run time; nothing secret is in the image.
-# /data holds the index cache and the study-session database (HISTBOT_DATA_DIR).
+# /data holds the index cache, the study-session database, the interaction journal, the
+# lock and the heartbeat (HISTBOT_DATA_DIR); one container per /data volume.
+#
+# Stopping: tini (PID 1) passes docker stop's SIGTERM on to histbot, which answers what it
+# has in hand and exits 0 within HISTBOT_SHUTDOWN_TIMEOUT (10 s); keep --stop-timeout (or
+# compose's stop_grace_period) above it. The health check reads the heartbeat the running
+# bot keeps in /data (python -m bot.health).
+#
+# PYTHON_IMAGE may be any Debian-based image with python3.11 and its venv module (e.g. one
+# made with debootstrap: see benchmarks/docker_stop.py).
 
 ARG PYTHON_IMAGE=python:3.11.10-slim-bookworm
 
@@ -40,6 +49,13 @@ ENV PATH="/opt/venv/bin:${PATH}" \
     HISTBOT_SOURCES_DIR=/app/seeds \
     HISTBOT_DATA_DIR=/data
 
+# tini: a real init as PID 1 (forwards signals, reaps the search workers); from the base
+# image if it has it, else from Debian's packages.
+RUN command -v tini >/dev/null \
+    || (apt-get update \
+        && apt-get install -y --no-install-recommends tini \
+        && rm -rf /var/lib/apt/lists/*)
+
 RUN groupadd --system --gid 10001 histbot \
     && useradd --system --uid 10001 --gid histbot --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin histbot \
@@ -53,5 +69,8 @@ COPY seeds ./seeds
 USER 10001:10001
 VOLUME ["/data"]
 
-ENTRYPOINT ["histbot"]
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["python", "-m", "bot.health"]
+ENTRYPOINT ["tini", "--", "histbot"]
 CMD ["run"]

@@ -11,7 +11,9 @@ extensions through the bot:
     bot.uploads     the texts servers added (`bot.uploads.UploadStore`; None: /library
                     cannot add any)
     bot.cooldowns   per-user cooldowns (`bot.checks.Cooldowns`)
-    bot.replies     how interactions are acknowledged and answered (`bot.replies.Replies`)
+    bot.replies     how interactions are acknowledged and answered (`bot.replies.Replies`),
+                    with the interaction journal (`bot.storage.journal`) if one is given
+    bot.intake      where interactions come in; answers what an earlier run left owed
 
 Extensions are the modules and packages of `bot/exts` with an `async def setup(bot)`,
 loaded by name.
@@ -30,11 +32,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import Cooldowns
-from bot.rendering.text import GENERIC_ERROR, error_text
+from bot.intake import Intake
+from bot.rendering.text import GENERIC_ERROR, STORAGE_UNAVAILABLE, error_text
 from bot.replies import Replies
 from bot.searching import Searcher
 from bot.settings import Settings
-from bot.storage import SessionStore
+from bot.storage import SessionStore, StorageUnavailable
+from bot.storage.journal import InteractionJournal
 from bot.uploads import UploadStore
 from knowledge import KnowledgeError, UnknownReference
 
@@ -62,6 +66,7 @@ class HistBot(commands.Bot):
         searcher: Searcher,
         store: SessionStore,
         uploads: UploadStore | None = None,
+        journal: InteractionJournal | None = None,
         sync_on_start: bool | None = None,
     ) -> None:
         intents = discord.Intents.none()
@@ -69,6 +74,7 @@ class HistBot(commands.Bot):
         intents.guild_messages = True
         intents.dm_messages = True
         intents.message_content = settings.message_content
+        replies = Replies(busy=lambda: searcher.busy, journal=journal)
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: histbot has no prefix commands
             intents=intents,
@@ -91,12 +97,14 @@ class HistBot(commands.Bot):
         self.cooldowns = Cooldowns(
             {"ask": settings.ask_cooldown_seconds, "search": settings.search_cooldown_seconds}
         )
-        self.replies = Replies(busy=lambda: searcher.busy)
+        self.replies = replies
+        self.intake = Intake(self, self.replies, journal)
 
     async def setup_hook(self) -> None:
         for name in walk_extensions():
             await self.load_extension(name)
             log.debug("loaded extension %s", name)
+        await self.intake.load_owed()  # before the gateway brings new interactions
         if self.sync_on_start:
             await self.sync_app_commands()
 
@@ -119,6 +127,7 @@ class HistBot(commands.Bot):
             self.user and self.user.id,
             len(self.guilds),
         )
+        await self.intake.resume()  # once: later readies (reconnects) find nothing owed
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: messages are left to the extensions that listen for them."""
@@ -165,6 +174,8 @@ def user_message(error: BaseException) -> str | None:
         return text
     if isinstance(error, KnowledgeError):
         return error_text(str(error))
+    if isinstance(error, StorageUnavailable):  # logged, with the file, where it was found
+        return STORAGE_UNAVAILABLE
     if isinstance(error, app_commands.CheckFailure):
         return error_text(str(error) or "You can't use that here.")
     return None

@@ -38,11 +38,12 @@ class Cooldowns:
         }
 
     @contextlib.contextmanager
-    def spend(self, kind: str, user_id: int) -> Iterator[None]:
+    def spend(self, kind: str, user_id: int, *, charged: bool = False) -> Iterator[None]:
         """Charge one `kind` request to the user for the `with` block: CommandOnCooldown if
-        they must wait; refunded if the block raises QueryError."""
+        they must wait; refunded if the block raises QueryError. `charged`: it was charged
+        already (an interaction answered after a restart), so it is not charged again."""
         mapping = self._mappings.get(kind)
-        if mapping is None:
+        if mapping is None or charged:
             yield
             return
         now = self._clock()

@@ -15,19 +15,22 @@ or configuration that cannot be used. Never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shutil
+import signal
 import sqlite3
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import EnvFileError, Settings, env_file_encoding
 from knowledge import Answer, Hit, KnowledgeError, Library, Passage, QueryError, SourceError
 from knowledge.sources import MANIFEST_NAME, add_source, read_manifest
 
@@ -55,7 +58,9 @@ def _wrap(text: str, indent: str = "") -> str:
 
 def _load_settings() -> Settings:
     try:
-        return Settings()
+        return Settings(_env_file_encoding=env_file_encoding())  # type: ignore[call-arg]
+    except EnvFileError as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
@@ -263,6 +268,7 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
     import discord
     from discord.ext import commands
 
+    from bot.searching import WorkersFailed
     from bot.storage import StorageError
     from bot.uploads import UploadStorageError
 
@@ -270,7 +276,9 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
         action()
     except UploadStorageError as exc:
         raise CliError(str(exc), EXIT_UNUSABLE) from None
-    except (StorageError, sqlite3.Error) as exc:
+    except StorageError as exc:  # it names its file
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
+    except sqlite3.Error as exc:
         raise CliError(
             f"cannot open the session database {settings.database_path}: {exc}", EXIT_UNUSABLE
         ) from None
@@ -285,18 +293,56 @@ def _talk_to_discord(action: Callable[[], None], settings: Settings) -> None:
     except (aiohttp.ClientError, discord.GatewayNotFound, discord.HTTPException) as exc:
         where = f" at {settings.discord_api_base}"
         raise CliError(f"cannot reach Discord{where}: {exc}", EXIT_UNUSABLE) from None
+    except WorkersFailed as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
     except commands.ExtensionFailed as exc:
         raise CliError(f"cannot start {exc.name}: {exc.original}", EXIT_UNUSABLE) from None
     except OSError as exc:
         raise CliError(f"cannot start the bot: {exc}", EXIT_UNUSABLE) from None
 
 
+@contextlib.contextmanager
+def _owning_data_dir(settings: Settings) -> Iterator[None]:
+    """The data dir, checked writable and locked for this process (one line if not)."""
+    from bot.datadir import DataDirError, DataDirLock, check_writable
+
+    lock = DataDirLock(settings.data_dir)
+    try:
+        check_writable(settings.data_dir, [settings.database_path, settings.journal_path])
+        lock.acquire()
+    except DataDirError as exc:
+        raise CliError(str(exc), EXIT_UNUSABLE) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """Until the bot's own handlers take over (`bot.shutdown`), SIGTERM stops start-up
+    cleanly (exit 0): as PID 1 in a container a signal without a handler is dropped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(EXIT_OK)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings = _bot_settings()
-    library = _load_library(settings)  # unreadable texts fail here, before connecting
-    from bot.startup import run_bot
+    with _stopped_by_sigterm(), _owning_data_dir(settings):  # before the index cache is written
+        library = _load_library(settings)  # unreadable texts fail here, before connecting
+        from bot.startup import run_bot
 
-    _talk_to_discord(lambda: run_bot(settings, library), settings)
+        _talk_to_discord(lambda: run_bot(settings, library), settings)
     return EXIT_OK
 
 

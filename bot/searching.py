@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class WorkersFailed(RuntimeError):
+    """The search worker processes could not start (one line, with the cause)."""
+
+
 class Searcher:
     """The libraries' `answer` and `search` on worker processes (or threads), any other
     library call on threads, and indexing in a worker process; the event loop never runs
@@ -167,14 +171,22 @@ class Searcher:
 
     async def warm_up(self) -> None:
         """Read which servers have texts of their own; start every worker (and load the
-        shipped library) before the first question arrives."""
+        shipped library) before the first question arrives. WorkersFailed (one line, with the
+        cause) if they cannot start."""
         if self.libraries is not None and self.libraries.uploads is not None:
             self.revisions = await asyncio.to_thread(self.libraries.uploads.revisions)
         if self.in_processes:
             loop = asyncio.get_running_loop()
-            await asyncio.gather(
-                *(loop.run_in_executor(self.pool, worker.ready) for _ in range(self.workers))
-            )
+            try:
+                await asyncio.gather(
+                    *(loop.run_in_executor(self.pool, worker.ready) for _ in range(self.workers))
+                )
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                self.shutdown()
+                cause = str(exc) or type(exc).__name__
+                raise WorkersFailed(
+                    f"the search worker processes could not start: {cause}"
+                ) from None
 
     def shutdown(self) -> None:
         self.threads.shutdown(wait=False, cancel_futures=True)

@@ -7,6 +7,7 @@ dependency on the process environment.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Annotated
 
@@ -139,6 +140,18 @@ class Settings(BaseSettings):
         ),
     )
 
+    shutdown_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        validation_alias=_env("HISTBOT_SHUTDOWN_TIMEOUT"),
+        description=(
+            "On SIGTERM or SIGINT, histbot exits within this many seconds, having answered "
+            "the questions in hand (what is still owed then is answered by the next start). "
+            "At most the stop timeout of whatever runs it (docker stop: 10 s by default)."
+        ),
+    )
+
     @field_validator("dev_guild_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -162,6 +175,16 @@ class Settings(BaseSettings):
         return self.data_dir / "histbot.sqlite3"
 
     @property
+    def journal_path(self) -> Path:
+        """SQLite file of interactions acknowledged and not yet answered (see README)."""
+        return self.data_dir / "interactions.sqlite3"
+
+    @property
+    def heartbeat_path(self) -> Path:
+        """File the running bot rewrites while connected: what the health check reads."""
+        return self.data_dir / "heartbeat"
+
+    @property
     def index_cache_dir(self) -> Path:
         """Where the BM25 index is cached, keyed by the texts' content."""
         return self.data_dir / "index-cache"
@@ -183,3 +206,30 @@ class Settings(BaseSettings):
     @property
     def library_memory_bytes(self) -> int:
         return self.library_memory_mb * 2**20
+
+class EnvFileError(ValueError):
+    """A `.env` file that cannot be read as text; the message names it and says what to do."""
+
+
+def env_file_encoding(path: Path = Path(".env")) -> str:
+    """How to decode a `.env` file: UTF-8 (with or without a byte-order mark), or UTF-16
+    with one (what Windows PowerShell 5 writes with `echo ... > .env`). EnvFileError for
+    anything else; "utf-8" when there is no file."""
+    try:
+        head = path.read_bytes()
+    except FileNotFoundError:
+        return "utf-8"
+    except OSError as exc:
+        raise EnvFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EnvFileError(
+            f"{path} is not UTF-8 text (byte 0x{head[exc.start]:02x} at offset {exc.start}): "
+            "save it as UTF-8"
+        ) from None
+    return "utf-8"

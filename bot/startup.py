@@ -1,11 +1,13 @@
 """Starting histbot: logging, the dependencies the bot is given, and the connection.
 
-    run_bot(settings, library)         `histbot run`: the bot, until it is stopped
+    run_bot(settings, library)         `histbot run`: the bot, until SIGTERM or SIGINT
     sync_commands(settings, library)   `histbot sync`: register the slash commands and exit
 
 The library is loaded by the caller (so unreadable texts fail with one line before anything
-else starts); the search workers and the session store are started here, before logging in
-to Discord, and passed into `HistBot`.
+else starts, after the data dir was checked and locked: `bot.datadir`); the session store,
+the interaction journal and the search workers are opened and started here, before logging
+in to Discord, and passed into `HistBot`. A signal drains the bot before it exits
+(`bot.shutdown`); while it runs it keeps a heartbeat for health checks (`bot.health`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from collections.abc import AsyncIterator
 import discord
 import yarl
 
+from bot import health
 from bot.bot import HistBot
+from bot.replies import WEBHOOK_LOGGER
 from bot.searching import Searcher
 from bot.settings import DISCORD_API_V10, Settings
+from bot.shutdown import Shutdown
 from bot.storage import SqliteSessionStore
+from bot.storage.journal import InteractionJournal
 from bot.uploads import SqliteUploadStore
 from knowledge import Library
 
@@ -44,6 +50,8 @@ def setup_logging(level: str) -> None:
     root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("discord").setLevel(max(logging.INFO, getattr(logging, level, 20)))
     logging.getLogger("discord.http").setLevel(logging.WARNING)
+    # Its 429 warnings are how the bot learns that a callback is held back (bot.replies).
+    logging.getLogger(WEBHOOK_LOGGER).setLevel(logging.WARNING)
     client_log = logging.getLogger("discord.client")
     if not any(isinstance(f, _WithoutVoiceWarnings) for f in client_log.filters):
         client_log.addFilter(_WithoutVoiceWarnings())
@@ -55,11 +63,14 @@ async def histbot(
     library: Library,
     *,
     processes: bool = True,
+    journal: bool = True,
     sync_on_start: bool | None = None,
 ) -> AsyncIterator[HistBot]:
-    """A HistBot with its search workers started and its session and upload stores open;
-    all of them closed on the way out. `processes=False` answers on threads whatever the
-    settings say (and with the shipped texts only: for `sync`)."""
+    """A HistBot with its session store, upload store and interaction journal open (each
+    checked) and its search workers started; all of them closed on the way out, the workers
+    first. `processes=False` answers on threads whatever the settings say (and with the
+    shipped texts only); `journal=False` keeps no journal (a bot that answers nothing:
+    `histbot sync`)."""
     uploads = SqliteUploadStore(settings.uploads_database_path)
     await asyncio.to_thread(uploads.open)
     searcher = (
@@ -67,9 +78,21 @@ async def histbot(
         if processes
         else Searcher.on_threads(library, settings.search_workers)
     )
-    async with searcher, SqliteSessionStore(settings.database_path) as store:
+    async with contextlib.AsyncExitStack() as stack:
+        store = await stack.enter_async_context(SqliteSessionStore(settings.database_path))
+        owed = (
+            await stack.enter_async_context(InteractionJournal(settings.journal_path))
+            if journal
+            else None
+        )
+        await stack.enter_async_context(searcher)
         bot = HistBot(
-            settings, searcher=searcher, store=store, uploads=uploads, sync_on_start=sync_on_start
+            settings,
+            searcher=searcher,
+            store=store,
+            uploads=uploads,
+            journal=owed,
+            sync_on_start=sync_on_start,
         )
         async with bot:
             yield bot
@@ -95,13 +118,22 @@ def _token(settings: Settings) -> str:
 
 
 def run_bot(settings: Settings, library: Library) -> None:
-    """Run the bot until it is stopped (Ctrl+C)."""
+    """Run the bot until SIGTERM or SIGINT (Ctrl+C), then drain it and return."""
     setup_logging(settings.log_level)
 
     async def main() -> None:
         async with histbot(settings, library) as bot:
-            await log_in(bot, settings)
-            await bot.connect()
+            shutdown = Shutdown(bot, settings.shutdown_timeout_seconds)
+            with shutdown.handling_signals():
+                heartbeat = asyncio.ensure_future(health.beat(bot, settings.heartbeat_path))
+                try:
+                    await log_in(bot, settings)
+                    if not bot.is_closed():
+                        await bot.connect()
+                    await shutdown.finished()
+                finally:
+                    heartbeat.cancel()
+                    health.stopped(settings.heartbeat_path)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
@@ -112,7 +144,9 @@ def sync_commands(settings: Settings, library: Library) -> None:
     setup_logging(settings.log_level)
 
     async def main() -> None:
-        async with histbot(settings, library, processes=False, sync_on_start=False) as bot:
+        async with histbot(
+            settings, library, processes=False, journal=False, sync_on_start=False
+        ) as bot:
             await log_in(bot, settings)  # loads the extensions, and so the commands
             await bot.sync_app_commands()
 

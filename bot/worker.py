@@ -26,6 +26,7 @@ from knowledge.sources import cut_passages
 
 PARENT_CHECK_SECONDS = 0.5
 _libraries: ServerLibraries | None = None
+_failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +46,24 @@ def load(
     servers_cache_dir: str | None = None,
     budget_bytes: int = 0,
 ) -> None:
-    """The worker's initializer: load the shipped library, and watch the bot process."""
-    global _libraries
+    """The worker's initializer: load the shipped library, and watch the bot process.
+
+    A failure is kept, not raised: raised here it would print a traceback in the worker and
+    leave the bot only "a process in the pool terminated abruptly"; `ready` tells it."""
+    global _libraries, _failure
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    shipped = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
-    _libraries = ServerLibraries(
-        shipped,
-        Path(sources_dir),
-        uploads,
-        Path(servers_cache_dir or cache_dir),
-        budget_bytes,
-        shipped_cache_dir=Path(cache_dir),
-    )
+    try:
+        shipped = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+        _libraries = ServerLibraries(
+            shipped,
+            Path(sources_dir),
+            uploads,
+            Path(servers_cache_dir or cache_dir),
+            budget_bytes,
+            shipped_cache_dir=Path(cache_dir),
+        )
+    except Exception as exc:
+        _failure = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -72,6 +79,9 @@ def _loaded() -> ServerLibraries:
 
 
 def ready() -> bool:
+    """True once the library is loaded; RuntimeError with why it could not be."""
+    if _failure is not None:
+        raise RuntimeError(_failure)
     return _libraries is not None
 
 

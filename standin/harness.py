@@ -502,6 +502,10 @@ class Discord:
         )
         return self._channel_ref(int(thread["id"]))
 
+    async def join_thread(self, thread: ChannelLike, user: UserLike) -> None:
+        """A person joins a thread (its Join button); posting in one joins it too."""
+        await self.server.join_thread(_id(thread), _id(user))
+
     def dm(self, user: UserLike) -> ChannelRef:
         """The DM channel between ``user`` and the bot."""
         return self._channel_ref(self.world.dm_channel_for(_id(user)))
@@ -648,6 +652,17 @@ class Discord:
         return await self.server.start_interaction(
             type=2, user_id=uid, channel_id=cid, data=data, command_name=full
         )
+
+    async def defer_as_the_bot(self, record: InteractionRecord, *, ephemeral: bool = False) -> None:
+        """Acknowledge an interaction with "thinking…" over REST, as a bot does: what a bot
+        killed right after its deferral leaves behind."""
+        import aiohttp
+
+        body: Json = {"type": 5, "data": {"flags": MessageFlag.EPHEMERAL if ephemeral else 0}}
+        url = f"{self.api_base}/interactions/{record.id}/{record.token}/callback"
+        async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"the stand-in refused the deferral: {response.status}")
 
     async def slash(
         self,

@@ -1628,6 +1628,7 @@ class StandinServer:
         )
         r("PUT", "/channels/{channel_id}/thread-members/@me", self.h_join_thread)
         r("DELETE", "/channels/{channel_id}/thread-members/@me", self.h_leave_thread)
+        r("GET", "/channels/{channel_id}/thread-members/{user_id}", self.h_get_thread_member)
         r("PUT", "/channels/{channel_id}/thread-members/{user_id}", self.h_add_thread_member)
         r("DELETE", "/channels/{channel_id}/thread-members/{user_id}", self.h_remove_thread_member)
         r(
@@ -2826,6 +2827,19 @@ class StandinServer:
         await self._thread_member_change(self._thread(req), self.world.bot_id, add=False)
         return 204, None
 
+    async def h_get_thread_member(self, req: Req) -> tuple[int, Any]:
+        """A thread member object if the user is a member of the thread, else 404 (Discord)."""
+        thread = self._thread(req)
+        uid = req.snowflake("user_id")
+        if uid not in self.world.thread_members.get(int(thread["id"]), set()):
+            raise _not_found(UNKNOWN_MEMBER, "Member")
+        return 200, p.thread_member(int(thread["id"]), uid)
+
+    async def join_thread(self, thread_id: int, user_id: int) -> None:
+        """A person joins a thread (the Join button, or by posting in it, as Discord does)."""
+        if user_id not in self.world.thread_members.get(thread_id, set()):
+            await self._thread_member_change(self.world.channel(thread_id), user_id, add=True)
+
     async def h_add_thread_member(self, req: Req) -> tuple[int, Any]:
         thread = self._thread(req)
         uid = req.snowflake("user_id")
@@ -3200,6 +3214,7 @@ class StandinServer:
                 )
             if world.is_thread(channel):
                 await self._ensure_thread_open(channel, user_id)
+                await self.join_thread(channel_id, user_id)  # posting in a thread joins it
         body: Json = {
             "content": content,
             "embeds": list(embeds),

@@ -87,14 +87,18 @@ def test_the_circle_finder_finds_circles() -> None:
 
 def test_the_bot_imports_only_downwards(graph: grimp.ImportGraph) -> None:
     """From the command line down to the settings; `bot.bot` (the client) never imports the
-    extensions or the UI built on it, so a command's path never returns to it."""
+    extensions or the UI built on it, so a command's path never returns to it; what stops
+    and watches the bot sits above it, where interactions come in and are answered below."""
     layers = [
         "cli",
         "startup",
+        grimp.Layer("shutdown", "health", independent=True),
         "exts",
         "ui",
         "bot",
-        grimp.Layer("replies", "checks", "searching", "storage", independent=True),
+        "intake",
+        "replies",
+        grimp.Layer("checks", "searching", "storage", "datadir", independent=True),
         grimp.Layer("inputs", "worker", independent=True),
         "libraries",
         "uploads",

@@ -2,7 +2,8 @@
 
 Asked in a study session's thread, the question and its answer are recorded in the session
 (before the reply: what a user sees has been committed). Only threads can hold a session, so
-/ask anywhere else never touches session storage.
+/ask anywhere else never touches session storage; and session storage that cannot be used
+never stops an answer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from discord.ext import commands
 from bot.inputs import question_from_title
 from bot.rendering.buttons import OTHERS_TEMPLATE, ButtonSpec, full_id, short, unpack_refs
 from bot.rendering.embeds import others_embed
-from bot.storage import SessionClosed, record_answer, session_in_thread
+from bot.storage import SessionClosed, StorageUnavailable, record_answer, session_in_thread
 from bot.ui import HistButton, answer_message, make_view
 from knowledge import MAX_QUERY_CHARS, Answer, Hit, Passage, QueryError
 
@@ -77,7 +78,8 @@ class Ask(commands.Cog):
         private: bool = False,
     ) -> None:
         bot = self.bot
-        with bot.cooldowns.spend("ask", interaction.user.id):
+        charged = bot.replies.resumed(interaction)
+        with bot.cooldowns.spend("ask", interaction.user.id, charged=charged):
             answer = await bot.replies.compute(
                 interaction,
                 bot.searcher.answer(question, guild_id=interaction.guild_id),
@@ -91,20 +93,24 @@ class Ask(commands.Cog):
         self, interaction: discord.Interaction, thread: discord.Thread, answer: Answer
     ) -> None:
         """Record the answer in the study session running in this thread, if there is one.
-        (A private answer stays private: it is not recorded.)"""
+        (A private answer stays private: it is not recorded.) Storage that cannot be used
+        never stops the answer: it is shown, unrecorded (the store has logged why)."""
         store = self.bot.store
-        session = await session_in_thread(store, thread.id)
-        if session is None:
-            return
-        with contextlib.suppress(SessionClosed):
-            await record_answer(
-                store,
-                session.id,
-                user_id=interaction.user.id,
-                user_name=interaction.user.display_name,
-                answer=answer,
-                via="ask",
-            )
+        try:
+            session = await session_in_thread(store, thread.id)
+            if session is None:
+                return
+            with contextlib.suppress(SessionClosed):
+                await record_answer(
+                    store,
+                    session.id,
+                    user_id=interaction.user.id,
+                    user_name=interaction.user.display_name,
+                    answer=answer,
+                    via="ask",
+                )
+        except StorageUnavailable:
+            log.warning("/ask in thread %s answered without recording it", thread.id)
 
 
 async def setup(bot: HistBot) -> None:

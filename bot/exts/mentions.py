@@ -21,8 +21,8 @@ from discord.ext import commands
 
 from bot.inputs import is_question, ref_from_embed, strip_bot_mentions
 from bot.rendering.embeds import help_embed
-from bot.rendering.text import GENERIC_ERROR, error_text
-from bot.storage import session_in_thread
+from bot.rendering.text import GENERIC_ERROR, RESTARTING, error_text
+from bot.storage import StorageUnavailable, session_in_thread
 from bot.ui import answer_message
 from knowledge import KnowledgeError
 
@@ -54,6 +54,10 @@ class Mentions(commands.Cog):
         if not (is_dm or mentioned or replied):
             return
         question = strip_bot_mentions(message.content, me.id)
+        if self.bot.replies.closing:  # shutting down: nothing new starts
+            if (is_dm or mentioned) and is_question(question):
+                await self.bot.replies.reply(message, content=RESTARTING)
+            return
         if await self.in_study_session(message, question):
             return
         try:
@@ -89,7 +93,10 @@ class Mentions(commands.Cog):
         Only threads can hold a session, so other messages never touch session storage."""
         if not is_question(question) or not isinstance(message.channel, discord.Thread):
             return False
-        return await session_in_thread(self.bot.store, message.channel.id) is not None
+        try:
+            return await session_in_thread(self.bot.store, message.channel.id) is not None
+        except StorageUnavailable:
+            return False  # no session can be found: answered as any other mention
 
     async def answer(
         self,

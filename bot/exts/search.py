@@ -111,7 +111,8 @@ class Search(commands.Cog):
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
         bot = self.bot
-        with bot.cooldowns.spend("search", interaction.user.id):
+        charged = bot.replies.resumed(interaction)
+        with bot.cooldowns.spend("search", interaction.user.id, charged=charged):
             search = bot.searcher.search(query, SEARCH_LIMIT, guild_id=interaction.guild_id)
             hits = await bot.replies.compute(interaction, search)
         embed = search_embed(query, hits, 0)

@@ -27,6 +27,7 @@ from bot.rendering.text import (
     render_quote,
 )
 from knowledge import Answer, Hit, Passage, SectionInfo, Source
+from knowledge.text import visible
 
 ANSWER_COLOUR = discord.Colour(0x2B6CB0)
 NOT_FOUND_COLOUR = discord.Colour(0xB7791F)
@@ -188,10 +189,12 @@ def search_embed(query: str, hits: Sequence[Hit], page: int) -> discord.Embed:
         colour=SEARCH_COLOUR,
     )
     count = f"{len(hits)} match" + ("es" if len(hits) != 1 else "")
-    # The footer carries the query as typed (footers render no Markdown and ping nobody), so
-    # the page buttons can search again after a restart: they hold no state of their own.
+    # The footer carries the query as typed, without invisible characters (footers render no
+    # Markdown and ping nobody), so the page buttons can search again after a restart: they
+    # hold no state of their own.
     text = f"histbot · page {page + 1}/{pages} · {count} · open one with /passage"
-    embed.set_footer(text=f"{text}{SEARCH_QUERY_MARK}{one_line(query)[:MAX_QUERY_IN_FOOTER]}")
+    shown = one_line(visible(query))[:MAX_QUERY_IN_FOOTER]
+    embed.set_footer(text=f"{text}{SEARCH_QUERY_MARK}{shown}")
     return embed
 
 

@@ -1,7 +1,7 @@
 """Text within Discord's limits: escaped, cut at a sentence boundary, split into pages.
 
-* text from the sources (or from users) is Markdown-escaped and its mentions neutralised
-  before it is shown;
+* text from the sources (or from users) loses its invisible characters, is Markdown-escaped
+  and its mentions neutralised before it is shown;
 * long text ends at a sentence boundary with "…" (the full passage is one button away).
 """
 
@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from discord.utils import escape_markdown, escape_mentions
+
+from knowledge.text import visible
 
 # -- Discord's limits ---------------------------------------------------------------------------
 
@@ -34,14 +36,21 @@ PASSAGE_PAGE_LIMIT = 3900
 """Characters of a passage per embed page (leaves room under the 4096 description limit)."""
 
 GENERIC_ERROR = "Sorry, something went wrong while handling that. The error has been logged."
+RESTARTING = "histbot is restarting: ask again in a few seconds."
+STORAGE_UNAVAILABLE = (
+    "Study-session storage is unavailable right now, so study sessions can't be used "
+    "(the bot's operator has been told). `/ask`, `/search` and reading the texts still work."
+)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[”’\"»)\]]*(?=\s)")
 
 
 def clean(text: str) -> str:
-    """Source or user text made safe to show: Markdown escaped, mentions neutralised (an
-    @everyone, @here or user/role mention can then never ping, or render)."""
-    return escape_mentions(escape_markdown(text))
+    """Source or user text made safe to show: bidirectional controls and zero-width
+    characters dropped (an RTL override cannot turn the rest of a line around), Markdown
+    escaped, mentions neutralised (an @everyone, @here or user/role mention can then never
+    ping, or render)."""
+    return escape_mentions(escape_markdown(visible(text)))
 
 
 def one_line(text: str) -> str:

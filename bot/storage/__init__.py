@@ -7,6 +7,10 @@
     sessions   SQL for sessions and their events (the transcript)
     quizzes    SQL for quizzes and votes
     sqlite     `SqliteSessionStore`: the protocol on one SQLite file, a transaction per write
+    files      each file checked when opened (quick_check) and watched while in use
+               (deleted or replaced under the bot); `StorageUnavailable`
+    journal    `InteractionJournal`: interactions deferred and not yet answered, in a file
+               of their own (not the study database: a broken one must not stop /ask)
 
 Why SQLite through **aiosqlite**: the bot keeps a handful of small tables (sessions, their
 events, quizzes and votes) written a few times a second at most. SQLite needs no server and
@@ -24,6 +28,7 @@ A server database (PostgreSQL with asyncpg, say) can replace the file when the b
 several shard processes: it implements `SessionStore` and is passed to `HistBot` instead.
 """
 
+from bot.storage.files import StorageUnavailable
 from bot.storage.protocol import SessionStore, record_answer, session_in_thread
 from bot.storage.records import (
     AlreadyVoted,
@@ -55,6 +60,7 @@ __all__ = [
     "SessionStore",
     "SqliteSessionStore",
     "StorageError",
+    "StorageUnavailable",
     "StudySession",
     "Vote",
     "record_answer",

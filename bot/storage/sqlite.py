@@ -2,12 +2,18 @@
 
 Every method is one transaction (a write) or one locked read on the store's single
 aiosqlite connection; the SQL itself is in `sessions` and `quizzes`.
+
+A store that cannot use its file raises `StorageUnavailable` naming it: a file found
+damaged when opened (quick_check) or failing while in use, deleted while the bot runs
+(refused until a file is back: writing on would go into a file nobody will open again), or
+replaced (reopened, and checked, at the next use). See `bot.storage.files`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +22,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.storage import quizzes, schema, sessions
+from bot.storage.files import FileWatch, StorageUnavailable, check_integrity
 from bot.storage.records import (
     Event,
     Participant,
@@ -26,6 +33,9 @@ from bot.storage.records import (
     Vote,
 )
 from knowledge.quiz import QuizQuestion
+
+log = logging.getLogger(__name__)
+WHAT = "session database"
 
 
 class SqliteSessionStore:
@@ -40,26 +50,50 @@ class SqliteSessionStore:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._open = False
+        self._file = FileWatch(self.path)
+        self._reported: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open the file (creating it and its folder) and bring its schema up to date."""
+        """Open the file (creating it and its folder), check it (quick_check) and bring its
+        schema up to date; StorageError naming the file if it cannot be used."""
         if self._db is not None:
             return
-        self._db = await schema.connect(self.path)
+        self._db = await self._connect()
+        self._open = True
+
+    async def _connect(self) -> aiosqlite.Connection:
         try:
-            async with self._transaction() as db:
+            db = await schema.connect(self.path)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"cannot open the {WHAT} {self.path}: {exc}") from None
+        try:
+            await check_integrity(db, self.path, WHAT)
+            await db.execute("BEGIN IMMEDIATE")
+            try:
                 await schema.migrate(db, self.path)
+                await db.execute("COMMIT")
+            except BaseException:
+                await self._rollback(db)
+                raise
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StorageUnavailable(f"cannot open the {WHAT} {self.path}: {exc}") from None
         except BaseException:
-            db, self._db = self._db, None
             await db.close()
             raise
+        self._file.opened()
+        return db
 
     async def close(self) -> None:
+        self._open = False
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
+            if self._file.change() is not None:
+                self._file.let_go()
 
     async def __aenter__(self) -> SqliteSessionStore:
         await self.open()
@@ -79,27 +113,80 @@ class SqliteSessionStore:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def _usable(self) -> aiosqlite.Connection:
+        """The connection to the file the path names (under the lock): if the file that was
+        opened has been deleted or replaced, it is let go; a file at the path is opened (and
+        checked), no file is StorageUnavailable."""
+        if not self._open:
+            raise StorageError("the session store is not open")
+        change = self._file.change()
+        if change is not None and self._db is not None:
+            if change == "replaced":
+                log.error(
+                    "the %s %s was replaced while histbot was running: opening the file now "
+                    "there (what was written to the old one since it was copied is not in it)",
+                    WHAT,
+                    self.path,
+                )
+            db, self._db = self._db, None
+            with contextlib.suppress(sqlite3.Error):
+                await db.close()
+            self._file.let_go()
+        if self._db is None:
+            if not self.path.exists():
+                raise self._unavailable(
+                    StorageUnavailable(
+                        f"the {WHAT} {self.path} was deleted while histbot was running: study "
+                        "sessions are unavailable until it is restored (or histbot restarts, "
+                        "which starts an empty one)"
+                    )
+                )
+            try:
+                self._db = await self._connect()
+            except StorageError as exc:
+                raise self._unavailable(exc) from None
+        return self._db
+
+    def _unavailable(self, error: StorageError) -> StorageError:
+        """Log a storage failure loudly, once for as long as it lasts."""
+        message = str(error)
+        if message != self._reported:
+            log.error("session storage unavailable: %s", message)
+            self._reported = message
+        return error
+
+    def _failed(self, exc: sqlite3.Error) -> StorageError:
+        return self._unavailable(StorageUnavailable(f"the {WHAT} {self.path} failed: {exc}"))
+
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One `BEGIN IMMEDIATE` ... `COMMIT`. On any failure (an error in the body, a failed
         COMMIT, a cancellation at any point, even during BEGIN) it rolls back before the lock
         is released, so the shared connection is never left inside a transaction."""
-        db = self.db
         async with self._lock:
+            db = await self._usable()
             try:
                 await db.execute("BEGIN IMMEDIATE")
                 yield db
                 await db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._rollback(db)
+                raise self._failed(exc) from exc
             except BaseException:
                 await self._rollback(db)
                 raise
+        self._reported = None
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection, for reads, while no transaction of this store is running on it."""
-        db = self.db
         async with self._lock:
-            yield db
+            db = await self._usable()
+            try:
+                yield db
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from exc
+        self._reported = None
 
     @staticmethod
     async def _rollback(db: aiosqlite.Connection) -> None:
@@ -111,7 +198,9 @@ class SqliteSessionStore:
         included), and before the next transaction's BEGIN, even if this await is cancelled
         too. With nothing open (BEGIN failed, or the COMMIT went through) it is a no-op.
         """
-        with contextlib.suppress(sqlite3.OperationalError):  # no transaction is active
+        # OperationalError: no transaction is active; another DatabaseError: the file is
+        # damaged, which the caller reports.
+        with contextlib.suppress(sqlite3.Error):
             await db.execute("ROLLBACK")
 
     # -- sessions --------------------------------------------------------------------------

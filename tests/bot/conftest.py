@@ -1,5 +1,6 @@
 """A HistBot on the Discord stand-in, with real dependencies: the library (worker processes
-or threads), a session store and an upload store on SQLite files, settings for the
+or threads), a session store, an upload store and an interaction journal on SQLite files,
+settings for the
 stand-in."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from bot.bot import HistBot
 from bot.searching import Searcher
 from bot.storage import SessionStore, SqliteSessionStore
+from bot.storage.journal import InteractionJournal
 from bot.uploads import SqliteUploadStore
 from knowledge import Library
 from standin import Discord
@@ -41,7 +43,10 @@ async def start_bot(standin: Discord, library: Library, tmp_path: Path) -> Async
             store = store or SqliteSessionStore(settings.database_path)
             await store.open()
             stack.push_async_callback(store.close)
-            bot = HistBot(settings, searcher=searcher, store=store, uploads=uploads)
+            journal = await stack.enter_async_context(InteractionJournal(settings.journal_path))
+            bot = HistBot(
+                settings, searcher=searcher, store=store, uploads=uploads, journal=journal
+            )
             stack.push_async_callback(bot.close)
             await standin.start_client(bot)
             return bot

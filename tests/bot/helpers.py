@@ -1,15 +1,20 @@
-"""Starting a bot on the stand-in, and reading what users see in its records."""
+"""Starting a bot on the stand-in (in this process, or as `histbot run` in its own), and
+reading what users see in its records."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.bot import HistBot
 from bot.settings import Settings
 from standin import Discord, Msg, Reply
-from tests.conftest import SEEDS
+from tests.conftest import REPO, SEEDS
 
 EPHEMERAL = 1 << 6
 
@@ -61,3 +66,75 @@ def private(reply: Reply) -> str:
 
 def public_messages(standin: Discord, channel: int) -> list[Msg]:
     return [m for m in standin.bot_messages(channel) if not m.ephemeral]
+
+
+LAUNCH = """
+import sys, yarl, discord.gateway
+discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(sys.argv[1])
+from bot.cli import main
+raise SystemExit(main(["run"]))
+"""
+
+
+def bot_process(
+    standin: Discord,
+    data_dir: Path,
+    log: Path,
+    *,
+    wrapper: Sequence[str] = (),
+    **settings: str,
+) -> subprocess.Popen[bytes]:
+    """`histbot run` in its own process, pointed at the stand-in; `settings` are extra
+    environment variables, `wrapper` a command it runs under (e.g. `unshare --pid --fork`)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DISCORD_TOKEN": "standin-token",
+        "DISCORD_API_BASE": standin.api_base,
+        "HISTBOT_SOURCES_DIR": str(REPO / "seeds"),
+        "HISTBOT_DATA_DIR": str(data_dir),
+        "HISTBOT_ASK_COOLDOWN": "0",
+        "HISTBOT_LOG_LEVEL": "WARNING",
+        "HISTBOT_SEARCH_PROCESSES": "1",
+        **settings,
+    }
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [*wrapper, sys.executable, "-c", LAUNCH, standin.gateway_url],
+            cwd=data_dir.parent,  # no stray .env
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def wait_for_process_bot(standin: Discord, identifies: int) -> None:
+    """Wait until the `identifies`-th bot process has connected, synced and has its guild."""
+    await standin.wait_for_bot(identifies=identifies, timeout=30)
+    await standin.server.wait_until(
+        lambda: len(standin.server.command_syncs) >= identifies, 30, "the command sync"
+    )
+    # discord.py waits for the guilds before on_ready; interactions are handled meanwhile, but
+    # give the new process its GUILD_CREATE before the first click.
+    await standin.server.wait_until(
+        lambda: len(standin.frames(direction="send", t="GUILD_CREATE")) >= identifies,
+        30,
+        "GUILD_CREATE",
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> int:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout`; its exit code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return process.returncode
+
+
+async def exited(process: subprocess.Popen[bytes], *, within: float) -> int:
+    """The process's exit code, once it has exited (TimeoutError after `within` seconds)."""
+    return await asyncio.wait_for(asyncio.to_thread(process.wait), within)

@@ -6,6 +6,7 @@ shares); two smoke tests run the installed `histbot` script in a real process.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.storage import SqliteSessionStore
+from tests.bot.storage.helpers import damage_table, start
 from tests.conftest import SEEDS, write_sources
 
 
@@ -169,6 +172,27 @@ def test_invalid_setting_is_one_line(histbot: Histbot) -> None:
     assert "invalid setting" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "utf-16"]  # utf-16: PowerShell 5's `echo ... > .env`
+)
+def test_env_file_is_read_in_the_encodings_editors_write(
+    histbot: Histbot, tmp_path: Path, encoding: str
+) -> None:
+    (tmp_path / ".env").write_text("HISTBOT_ASK_COOLDOWN=-3\n", encoding=encoding)
+    result = histbot("sources")
+    assert result.code == 1  # the setting was read: -3 is refused
+    assert "invalid setting HISTBOT_ASK_COOLDOWN" in result.stderr, result.stderr
+
+
+def test_env_file_in_another_encoding_is_one_line(histbot: Histbot, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes("HISTBOT_LOG_LEVEL=DÉBUG\n".encode("latin-1"))
+    result = histbot("sources")
+    assert result.code == 1
+    assert result.stderr == (
+        "histbot: error: .env is not UTF-8 text (byte 0xc9 at offset 19): save it as UTF-8\n"
+    )
+
+
 def test_passage_search_and_sources(histbot: Histbot) -> None:
     passage = histbot("passage", "3.2", "--context", "1")
     assert passage.code == 0, passage.stderr
@@ -234,6 +258,33 @@ def test_an_unreadable_upload_database_is_one_line(histbot: Histbot, tmp_path: P
         f"histbot: error: cannot use the upload database {data / 'library.sqlite3'}: "
         "file is not a database"
     )
+
+
+@pytest.mark.usefixtures("restore_process_state")
+def test_a_damaged_session_database_is_one_line_saying_what_to_do(
+    histbot: Histbot, tmp_path: Path
+) -> None:
+    """PRAGMA quick_check at start-up: a bad page is found before the bot logs in."""
+    data = tmp_path / "damaged"
+    asyncio.run(_a_database_with_a_session(data / "histbot.sqlite3"))
+    damage_table(data / "histbot.sqlite3")
+    env = {
+        "DISCORD_TOKEN": "not-a-real-token",
+        "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10",  # never reached
+        "HISTBOT_DATA_DIR": str(data),
+        "HISTBOT_SEARCH_PROCESSES": "0",
+    }
+    result = histbot("run", env=env)
+    assert result.code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"histbot: error: the session database {data / 'histbot.sqlite3'} ")
+    assert "is damaged (" in last and "restore it from a backup" in last
+    assert "Traceback" not in result.stderr
+
+
+async def _a_database_with_a_session(path: Path) -> None:
+    async with SqliteSessionStore(path) as store:
+        await start(store)
 
 
 # -- the installed script, in a real process ---------------------------------------------------

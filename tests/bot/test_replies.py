@@ -54,3 +54,21 @@ async def test_500_on_the_deferred_answer_is_survived(
     assert [c.status for c in edits] == [500, 200]
     assert "May 1937" in reply.embeds[0]["description"]
     assert len(reply.messages) == 1  # answered once, not twice
+
+
+async def test_a_long_429_on_the_callback_does_not_make_the_ack_late(
+    standin: Discord,
+    bot: HistBot,
+) -> None:
+    """discord.py waits out a 429's retry_after (here 5 s) before trying the callback again,
+    past Discord's 3 s. The stalled answer is given up for a deferral sent in time, and the
+    answer follows as an edit of it."""
+    standin.fail_next("POST", "/interactions/{id}/{token}/callback", status=429, retry_after=5)
+    reply = await standin.slash("ask", question="Who was the first head of the Cheka?", timeout=8)
+    assert reply.ack_latency is not None and reply.ack_latency < 3.0
+    callbacks = [c for c in reply.interaction.calls if c.path.endswith("/callback")]
+    assert [(c.status, (c.json or {}).get("type")) for c in callbacks] == [(429, 4), (200, 5)]
+    assert not reply.loading and "Dzerzhinsky" in reply.embeds[0]["description"]
+    assert len(reply.messages) == 1
+    assert standin.late_acks() == [] and standin.double_acks() == []
+    standin.assert_healthy()

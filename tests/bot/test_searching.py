@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.searching import Searcher
+from bot.searching import Searcher, WorkersFailed
 from knowledge import Library
 from standin import Discord
 from tests.bot.helpers import StartBot
@@ -125,3 +125,19 @@ async def test_questions_are_answered_by_worker_processes(
     assert "1937" in replies[1].embeds[0]["description"]
     assert replies[2].embeds and "Yezhov" in replies[2].text
     assert standin.late_acks() == [] and standin.double_acks() == []
+
+
+async def test_workers_that_cannot_start_are_one_line(
+    tmp_path: Path, library: Library, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A worker that cannot load the library says why (naming the path), once, in one line:
+    no traceback from the worker, no "process terminated abruptly"."""
+    missing = tmp_path / "moved-away"
+    searcher = Searcher.in_worker_processes(library, missing, tmp_path / "cache", workers=1)
+    with pytest.raises(WorkersFailed) as caught:
+        async with searcher:
+            pass
+    message = str(caught.value)
+    assert message.startswith("the search worker processes could not start: ")
+    assert str(missing) in message and "\n" not in message
+    assert "Traceback" not in capfd.readouterr().err

@@ -24,7 +24,13 @@ from bot.exts.study._questions import answer_and_record, session_question
 from bot.exts.study._sections import find_section, heading, section_choices, source_choices
 from bot.exts.study._transcript import ending
 from bot.rendering.text import error_text
-from bot.storage import NotFound, SessionClosed, SessionConflict, StudySession
+from bot.storage import (
+    NotFound,
+    SessionClosed,
+    SessionConflict,
+    StorageUnavailable,
+    StudySession,
+)
 from bot.ui import answer_message, ref_autocomplete
 from knowledge import MAX_QUERY_CHARS, Library, Passage, QueryError
 
@@ -93,6 +99,44 @@ class StudyCog(commands.Cog, name="Study"):
             await self.bot.store.end_session(
                 session.id, user_id=None, user_name="", reason="thread deleted"
             )
+        return True
+
+    async def _require_member(
+        self, interaction: discord.Interaction, session: StudySession
+    ) -> None:
+        """A session's buttons are its people's: pressed in its thread, by the host, someone
+        who has taken part, a member of the thread, or a thread manager. Anyone else is told
+        privately (StudyError) and changes nothing."""
+        if interaction.channel_id != session.thread_id:
+            raise StudyError(
+                f"This button belongs to the study session in <#{session.thread_id}>."
+            )
+        user = interaction.user
+        if user.id == session.host_id or interaction.permissions.manage_threads:
+            return
+        if any(p.user_id == user.id for p in await self.bot.store.participants(session.id)):
+            return
+        if await self._in_thread(interaction, user.id):
+            return
+        raise StudyError(
+            "Only members of this study session's thread can use its buttons: join the "
+            "thread (or post in it) first."
+        )
+
+    @staticmethod
+    async def _in_thread(interaction: discord.Interaction, user_id: int) -> bool:
+        """Is the user a member of the thread the interaction came from? (Asked of Discord:
+        thread members are only cached with the members intent.)"""
+        thread = interaction.channel
+        if not isinstance(thread, discord.Thread):
+            return False
+        try:
+            await thread.fetch_member(user_id)
+        except discord.NotFound:
+            return False
+        except discord.HTTPException:
+            log.warning("could not check whether %s is in thread %s", user_id, thread.id)
+            return True  # cannot tell (an outage): a vote is not worth refusing a member
         return True
 
     @staticmethod
@@ -291,6 +335,7 @@ class StudyCog(commands.Cog, name="Study"):
                 raise StudyError("This study session no longer exists.") from None
             if not session.active:
                 raise StudyError("This study session has ended.")
+            await self._require_member(interaction, session)
             return await self._advance(interaction, session, ref)
 
         await self._post(interaction, work())
@@ -332,7 +377,8 @@ class StudyCog(commands.Cog, name="Study"):
     ) -> None:
         bot = self.bot
         session = await self._here(interaction)
-        with bot.cooldowns.spend("ask", interaction.user.id):
+        charged = bot.replies.resumed(interaction)
+        with bot.cooldowns.spend("ask", interaction.user.id, charged=charged):
             work = answer_and_record(bot, session, interaction.user, question, "slash")
             answer = await bot.replies.compute(interaction, work)
         await bot.replies.send(interaction, **answer_message(answer))
@@ -341,6 +387,8 @@ class StudyCog(commands.Cog, name="Study"):
     async def on_message(self, message: discord.Message) -> None:
         """A question in a session's thread (a mention; any message with message content)."""
         bot = self.bot
+        if bot.replies.closing:
+            return  # shutting down: a mention gets a note from the mentions extension
         found = await session_question(bot, message)
         if found is None:
             return
@@ -360,14 +408,17 @@ class StudyCog(commands.Cog, name="Study"):
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        session = await self.bot.store.active_session(payload.thread_id)
-        if session is None or session.thread_id != payload.thread_id:
-            return
-        with contextlib.suppress(SessionClosed):
-            await self.bot.store.end_session(
-                session.id, user_id=None, user_name="", reason="thread deleted"
-            )
-            log.info("study session %s ended: its thread was deleted", session.id)
+        try:
+            session = await self.bot.store.active_session(payload.thread_id)
+            if session is None or session.thread_id != payload.thread_id:
+                return
+            with contextlib.suppress(SessionClosed):
+                await self.bot.store.end_session(
+                    session.id, user_id=None, user_name="", reason="thread deleted"
+                )
+                log.info("study session %s ended: its thread was deleted", session.id)
+        except StorageUnavailable:
+            log.warning("thread %s was deleted; its session could not be ended", payload.thread_id)
 
     # -- quizzes --------------------------------------------------------------------------------
 
@@ -382,8 +433,13 @@ class StudyCog(commands.Cog, name="Study"):
 
     async def press_choice(self, interaction: discord.Interaction, quiz: int, choice: int) -> None:
         """A quiz's answer button: the member's one vote, and privately, the verdict."""
-        work = _quiz.vote(self.bot, quiz, interaction.user, choice)
-        text = await self.bot.replies.compute(interaction, work, ephemeral=True)
+
+        async def work() -> str:
+            session = await _quiz.session_of(self.bot, quiz)
+            await self._require_member(interaction, session)
+            return await _quiz.vote(self.bot, quiz, interaction.user, choice)
+
+        text = await self.bot.replies.compute(interaction, work(), ephemeral=True)
         await self.bot.replies.send(interaction, content=text, ephemeral=True)
 
     @study.command(name="reveal", description="Close the open quiz and show its answer")

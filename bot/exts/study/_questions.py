@@ -15,7 +15,7 @@ import discord
 
 from bot.exts.study._errors import session_must_be_open
 from bot.inputs import is_question, strip_bot_mentions
-from bot.storage import StudySession, record_answer, session_in_thread
+from bot.storage import StorageUnavailable, StudySession, record_answer, session_in_thread
 from knowledge import Answer
 
 if TYPE_CHECKING:
@@ -72,5 +72,8 @@ async def session_question(
     question = strip_bot_mentions(message.content, me.id)
     if not is_question(question):
         return None
-    session = await session_in_thread(bot.store, message.channel.id)
+    try:
+        session = await session_in_thread(bot.store, message.channel.id)
+    except StorageUnavailable:
+        return None  # no session can be found (a mention is answered as anywhere else)
     return (session, question) if session is not None else None

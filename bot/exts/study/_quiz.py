@@ -91,6 +91,14 @@ async def new_quiz(bot: HistBot, session: StudySession, user: discord.abc.User) 
     return quiz_message(record, revealed)
 
 
+async def session_of(bot: HistBot, quiz_id: int) -> StudySession:
+    """The session a quiz was asked in (StudyError if it is gone)."""
+    try:
+        return await bot.store.session((await bot.store.quiz(quiz_id)).session_id)
+    except NotFound:
+        raise StudyError("This quiz no longer exists.") from None
+
+
 async def vote(bot: HistBot, quiz_id: int, user: discord.abc.User, choice: int) -> str:
     """Record a member's answer; the private reply (verdict, quote and citation)."""
     store = bot.store

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-import sqlite3
+import pytest
 
 from bot.bot import HistBot
-from bot.rendering.text import GENERIC_ERROR
+from bot.rendering.text import STORAGE_UNAVAILABLE
 from knowledge import Library
 from standin import Discord
+from tests.bot.exts.study.helpers import session_thread
 from tests.bot.helpers import EPHEMERAL, StartBot, assert_silent, fields
+from tests.bot.storage.helpers import damage_table
 
 
 async def test_ask_answers_with_quote_citation_and_buttons(
@@ -47,6 +49,22 @@ async def test_everyone_in_a_question_pings_nobody(standin: Discord, bot: HistBo
     assert "@everyone" not in text and "@here" not in text
     assert role not in text and standin.bob.mention not in text
     assert "who was Yagoda?" in text
+
+
+async def test_invisible_characters_are_neither_searched_for_nor_shown(
+    standin: Discord, bot: HistBot
+) -> None:
+    """An RTL override would turn the title around; a zero-width space cuts a word in two."""
+    reply = await standin.slash("ask", question="who was \u202eYago\u200bda?\u202c")
+    assert reply.embeds[0]["title"] == "who was Yagoda?"
+    assert "**Yagoda**" in reply.embeds[0]["description"]
+    other = await standin.click(reply, "Other matches")
+    assert not any(ch in other.text for ch in "\u202e\u200b\u202c")
+    search = await standin.slash("search", query="\u202eYago\u200bda")
+    assert search.embeds[0]["title"] == "Search: Yagoda"
+    assert search.embeds[0]["footer"]["text"].endswith("Yagoda")
+    refused = await standin.slash("passage", ref="\u202enot\u200b-a-ref")
+    assert not any(ch in refused.text for ch in "\u202e\u200b")
 
 
 async def test_mentions_in_a_question_are_not_searched_for(
@@ -130,19 +148,28 @@ async def test_unusable_question_is_answered_privately(
     assert [m for m in standin.bot_messages(standin.channel) if not m.ephemeral] == []
 
 
-async def test_ask_outside_threads_never_touches_session_storage(
-    standin: Discord, start_bot: StartBot
+async def test_a_damaged_session_database_leaves_ask_working(
+    standin: Discord, start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Only a thread can hold a study session: with the sessions table gone (a broken
-    database), questions in channels and DMs are still answered."""
+    """A page of the study database goes bad while the bot runs: every question is still
+    answered (in channels, DMs, threads, the session's own thread, by mention), study
+    commands say plainly that session storage is unavailable, and the log names the file."""
     bot = await start_bot(message_content=True)
-    with sqlite3.connect(bot.settings.database_path) as db:
-        db.execute("DROP TABLE sessions")
-    reply = await standin.slash("ask", question="who was Yagoda?")
-    assert "**Yagoda**" in reply.embeds[0]["description"]
-    dm = await standin.slash("ask", question="who was Beria?", channel=standin.dm(standin.alice))
-    assert dm.embeds and not dm.ephemeral
-    (mention,) = await standin.say("who was Kirov?", mention_bot=True)
+    started = await standin.slash("study start", channel=standin.channel)
+    thread = session_thread(standin, started)
+    damage_table(bot.settings.database_path)
+
+    for channel in (standin.channel, standin.dm(standin.alice), standin.thread, thread):
+        reply = await standin.slash("ask", question="who was Yagoda?", channel=channel)
+        assert "**Yagoda**" in reply.embeds[0]["description"], channel
+        assert not reply.ephemeral
+    (mention,) = await standin.say("who was Kirov?", mention_bot=True, channel=thread)
     assert "Leningrad" in mention.embeds[0]["description"]
-    broken = await standin.slash("study quiz", channel=standin.channel)
-    assert broken.ephemeral and broken.content == GENERIC_ERROR
+
+    broken = await standin.slash("study next", channel=thread)
+    assert broken.ephemeral and broken.content == STORAGE_UNAVAILABLE
+    assert "`/ask`" in broken.content
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any(str(bot.settings.database_path) in m and "malformed" in m for m in logged)
+    assert not any(r.exc_info for r in caplog.records if r.levelname == "ERROR")
+    standin.assert_healthy()

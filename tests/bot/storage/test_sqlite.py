@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import SqliteSessionStore
+from bot.storage import SqliteSessionStore, StorageUnavailable
 from tests.bot.storage.helpers import start
 
 REPO = Path(__file__).resolve().parents[3]
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[3]
 WRITER = textwrap.dedent(
     """
     import asyncio, sys, time
-    from bot.storage import SqliteSessionStore
+    from bot.storage import SqliteSessionStore, StorageUnavailable
     from knowledge.quiz import QuizQuestion, TermKind
 
     async def main(path):
@@ -139,19 +139,23 @@ async def ask_question(store, session_id, text="who led the Cheka?"):
 
 
 @pytest.mark.parametrize(
-    ("statement", "error", "run"),
+    ("statement", "error", "run", "raised"),
     [
-        ("COMMIT", sqlite3.OperationalError("disk I/O error"), None),  # COMMIT fails
-        ("BEGIN IMMEDIATE", asyncio.CancelledError(), "first"),  # cancelled right after BEGIN
-        ("BEGIN IMMEDIATE", asyncio.CancelledError(), "meanwhile"),  # cancelled during BEGIN
+        # COMMIT fails: told as the file failing, by name
+        ("COMMIT", sqlite3.OperationalError("disk I/O error"), None, StorageUnavailable),
+        # cancelled right after BEGIN, or during it
+        ("BEGIN IMMEDIATE", asyncio.CancelledError(), "first", asyncio.CancelledError),
+        ("BEGIN IMMEDIATE", asyncio.CancelledError(), "meanwhile", asyncio.CancelledError),
     ],
 )
-async def test_a_failed_transaction_is_rolled_back(store, statement, error, run):
+async def test_a_failed_transaction_is_rolled_back(store, statement, error, run, raised):
     session = await start(store)
     failing = FailingExecute(store, statement, error, run=run)
     store._db = failing
-    with pytest.raises(type(error)):
+    with pytest.raises(raised) as caught:
         await ask_question(store, session.id, "lost")
+    if raised is StorageUnavailable:
+        assert str(store.path) in str(caught.value) and "disk I/O error" in str(caught.value)
     assert failing.failed == 1
     # Later writes work, and the failed one left nothing behind.
     await ask_question(store, session.id, "kept")

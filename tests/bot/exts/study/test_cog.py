@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.rendering.text import STORAGE_UNAVAILABLE
 from bot.settings import Settings
 from bot.storage import SqliteSessionStore
 from knowledge import Library
 from standin import Discord
 from tests.bot.exts.study.helpers import last_bot_message, session_thread
 from tests.bot.helpers import StartBot, private
+from tests.bot.storage.helpers import delete_database
 from tests.conftest import write_sources
 
 
@@ -237,3 +239,24 @@ async def test_goto_autocomplete_runs_off_the_event_loop(
     await standin.autocomplete("study goto", "ref", "x" * 500)  # a long input is cut
     assert calls and all(not on_loop for _, on_loop in calls)  # on a worker thread
     assert all(len(text) <= 100 for text, _ in calls)
+
+
+async def test_a_database_deleted_while_running_is_noticed_not_written_into(
+    standin: Discord, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+):
+    bot = await start_bot()
+    path = bot.settings.database_path
+    started = await standin.slash("study start", channel=standin.channel)
+    thread = session_thread(standin, started)
+    delete_database(path)
+
+    refused = await standin.slash("study start", channel=standin.channel2)
+    assert refused.ephemeral and refused.content == STORAGE_UNAVAILABLE
+    assert standin.threads(standin.channel2) == []  # no session half-started
+    nxt = await standin.slash("study next", channel=thread)
+    assert nxt.content == STORAGE_UNAVAILABLE
+    assert not path.exists()  # nothing went into a file nobody would open again
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and str(path) in errors[0] and "was deleted" in errors[0]
+    answer = await standin.slash("ask", question="who was Yagoda?", channel=thread)
+    assert "**Yagoda**" in answer.embeds[0]["description"]

@@ -8,7 +8,7 @@ import re
 from bot.storage import SqliteSessionStore
 from standin import Discord
 from tests.bot.exts.study.helpers import session_thread
-from tests.bot.helpers import StartBot
+from tests.bot.helpers import StartBot, private
 
 
 async def test_two_quizzes_at_the_same_moment(standin: Discord, start_bot: StartBot):
@@ -37,4 +37,26 @@ async def test_two_quizzes_at_the_same_moment(standin: Discord, start_bot: Start
         asked = await peek.quizzes(session.id)
     assert [q.number for q in asked] == [1, 2]
     assert asked[0].question != asked[1].question
+    standin.assert_healthy()
+
+
+async def test_only_the_sessions_people_may_vote(standin: Discord, start_bot: StartBot):
+    """Someone who has not joined the session's thread gets a private refusal and their
+    click counts for nothing; posting in the thread (which joins it) lets them vote."""
+    await start_bot(message_content=True)
+    started = await standin.slash("study start", channel=standin.channel, section="3")
+    thread = session_thread(standin, started)
+    quiz = await standin.slash("study quiz", channel=thread)
+    outsider = await standin.add_member("eve")
+
+    refused = await standin.click(quiz, quiz.button_labels[0], user=outsider)
+    assert "Only members of this study session's thread" in private(refused)
+    scores = await standin.slash("study scores", channel=thread)
+    assert "eve" not in scores.text
+
+    await standin.post("count me in", user=outsider, channel=thread)
+    voted = await standin.click(quiz, quiz.button_labels[0], user=outsider)
+    assert "Right" in private(voted) or "Not this time" in private(voted)
+    scores = await standin.slash("study scores", channel=thread)
+    assert "eve — " in scores.text
     standin.assert_healthy()

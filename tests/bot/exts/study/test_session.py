@@ -51,6 +51,11 @@ async def test_whole_session_with_restart(standin: Discord, start_bot: StartBot)
 
     # -- reading on: the button (once), then /study next ------------------------------------
     stale_copy = Msg(standin.server, copy.deepcopy(first.raw))  # what a slow client still shows
+    # Only the session's people may press its buttons: bob has not joined the thread yet.
+    outsider = await standin.click(first, "Next passage", user=bob)
+    assert "Only members of this study session's thread" in private(outsider)
+    assert first.button_labels == ["Next passage"]  # nothing moved
+    await standin.join_thread(thread, bob)
     pressed = await standin.click(first, "Next passage", user=bob)
     assert "guardians:3.2" in pressed.text
     assert first.button_labels == []  # the used button is taken off its message
