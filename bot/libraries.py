@@ -75,6 +75,8 @@ class ServerLibraries:
     ) -> None:
         self.shipped = shipped
         self.shipped_cache_dir = Path(shipped_cache_dir or cache_dir)
+        self.vectors_dir = self.shipped_cache_dir / "vectors"
+        """Sentence vectors by text, shared with the shipped library's."""
         """Where the shipped library's index is cached (worker processes open it there)."""
         self.sources_dir = Path(sources_dir)
         self.uploads = uploads
@@ -135,14 +137,22 @@ class ServerLibraries:
             texts = self.texts(scope.guild_id)
             if not build and not Library.is_cached(texts, self.cache_of(scope.guild_id)):
                 raise NotIndexed(scope)
-            library = Library.from_texts(texts, self.cache_of(scope.guild_id))
+            library = Library.from_texts(
+                texts, self.cache_of(scope.guild_id), encode_limit=0, vectors_dir=self.vectors_dir
+            )
             self._keep(scope, library)
             return library
 
     def build(self, guild_id: int, extra: Sequence[tuple[Source, str]] = ()) -> Library:
         """Parse and index a server's texts (plus `extra`, a text about to be added) into the
-        cache, without keeping the library loaded: for the indexing worker process."""
-        return Library.from_texts([*self.texts(guild_id), *extra], self.cache_of(guild_id))
+        cache, without keeping the library loaded: for the indexing worker process. Sentence
+        vectors are made afterwards (`bot.worker.make_vectors`): a book takes minutes."""
+        return Library.from_texts(
+            [*self.texts(guild_id), *extra],
+            self.cache_of(guild_id),
+            encode_limit=0,
+            vectors_dir=self.vectors_dir,
+        )
 
     def _keep(self, scope: Scope, library: Library) -> None:
         size = estimated_bytes(library)

@@ -77,6 +77,7 @@ class Searcher:
         """Each server with texts of its own, and their revision (`bot.uploads`)."""
         self._worker_args = worker_args
         self._indexer: Executor | None = None
+        self._background: set[asyncio.Future[Any]] = set()
 
     @classmethod
     def on_threads(
@@ -155,6 +156,8 @@ class Searcher:
 
     async def __aenter__(self) -> Searcher:
         await self.warm_up()
+        if self.library.needs_vectors:  # a library too large to encode while starting
+            self.make_vectors_later()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -189,6 +192,8 @@ class Searcher:
                 ) from None
 
     def shutdown(self) -> None:
+        for task in self._background:
+            task.cancel()
         self.threads.shutdown(wait=False, cancel_futures=True)
         if self.in_processes:
             self.pool.shutdown(wait=False, cancel_futures=True)
@@ -253,6 +258,28 @@ class Searcher:
                 self._indexer = None
                 indexer.shutdown(wait=False, cancel_futures=True)
             raise
+
+    def make_vectors_later(self, guild_id: int | None = None) -> None:
+        """In the background, encode the sentences of the library's texts that lack vectors
+        (answers sharpen once they are made; until then they come from words alone)."""
+        if self._worker_args is not None:
+            work = self.index(worker.make_vectors, guild_id)
+        elif guild_id is None:
+            work = self.run(self.library.make_vectors)
+        else:
+            return
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._vectors_made)
+
+    def _vectors_made(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.warning("sentence vectors could not be made: %s", task.exception())
+        elif task.result():
+            log.info("sentence vectors made for %s sentences", task.result())
 
     # -- questions and searches --------------------------------------------------------------
 

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         validation_alias=_env("HISTBOT_DATA_DIR"),
         description="Folder for the index caches, the study-session and the upload databases.",
     )
+    index_cache: Path | None = Field(
+        default=None,
+        validation_alias=_env("HISTBOT_INDEX_CACHE_DIR"),
+        description="Folder for the shipped texts' index and all sentence vectors (default: "
+        "index-cache/ in the data dir); instances may share it, as it is keyed by content.",
+    )
     ask_cooldown_seconds: float = Field(
         default=5.0,
         ge=0,
@@ -186,8 +192,9 @@ class Settings(BaseSettings):
 
     @property
     def index_cache_dir(self) -> Path:
-        """Where the BM25 index is cached, keyed by the texts' content."""
-        return self.data_dir / "index-cache"
+        """Where the shipped texts' index and the sentence vectors are cached, keyed by the
+        texts' content."""
+        return self.index_cache or self.data_dir / "index-cache"
 
     @property
     def uploads_database_path(self) -> Path:
@@ -206,6 +213,7 @@ class Settings(BaseSettings):
     @property
     def library_memory_bytes(self) -> int:
         return self.library_memory_mb * 2**20
+
 
 class EnvFileError(ValueError):
     """A `.env` file that cannot be read as text; the message names it and says what to do."""

@@ -53,12 +53,7 @@ def _handlers_running() -> int:
 def in_hand(bot: HistBot) -> int:
     """How much the bot is still doing: handlers running, answers owed, refusals and
     questions on their way."""
-    return (
-        _handlers_running()
-        + bot.replies.owed
-        + len(bot.intake.refusing)
-        + bot.searcher.pending
-    )
+    return _handlers_running() + bot.replies.owed + len(bot.intake.refusing) + bot.searcher.pending
 
 
 async def drain(bot: HistBot, seconds: float) -> int:

@@ -53,7 +53,8 @@ def load(
     global _libraries, _failure
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     try:
-        shipped = Library.load(Path(sources_dir), cache_dir=Path(cache_dir))
+        # Never encode sentences here: the bot process or the indexing worker does.
+        shipped = Library.load(Path(sources_dir), cache_dir=Path(cache_dir), encode_limit=0)
         _libraries = ServerLibraries(
             shipped,
             Path(sources_dir),
@@ -115,6 +116,18 @@ def index_upload(guild_id: int, source: Source, data: bytes, passages_left: int)
     library = _loaded().build(guild_id, [(source, text)])
     own = [p for p in library.passages if p.source_id == source.id]
     return Indexed(text, len(own), len({p.section for p in own}))
+
+
+def make_vectors(guild_id: int | None) -> int:
+    """Encode the sentences of a library's texts that have no vectors yet (the shipped one,
+    or a server's); the search workers pick them up within seconds. The sentences encoded."""
+    libraries = _loaded()
+    library = libraries.shipped if guild_id is None else libraries.build(guild_id)
+    if not library.needs_vectors:
+        return 0
+    count = library.index.missing_sentences()
+    library.make_vectors()
+    return count
 
 
 def index_server(guild_id: int) -> int:

@@ -50,7 +50,7 @@ def question_vector(query: Query, index: SearchIndex) -> np.ndarray | None:
     if index.vectors is None or not query.core:
         return None
     model = semantic.encoder()
-    return None if model is None else model.question(query.text)
+    return None if model is None else model.question(query.meaning)
 
 
 def rank(

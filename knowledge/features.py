@@ -216,12 +216,14 @@ def _near(core: np.ndarray, sentence_of: np.ndarray, pairs, n_sent: int) -> np.n
         at_a, at_b = np.flatnonzero(core == a), np.flatnonzero(core == b)
         if not len(at_a) or not len(at_b):
             continue
-        nearest = np.searchsorted(at_b, at_a)
-        gaps = np.minimum(
-            np.abs(at_a - at_b[nearest.clip(max=len(at_b) - 1)]),
-            np.abs(at_a - at_b[(nearest - 1).clip(min=0)]),
-        )
-        close = at_a[gaps <= NEAR_TOKENS]
+        after = at_b[np.searchsorted(at_b, at_a).clip(max=len(at_b) - 1)]
+        before = at_b[(np.searchsorted(at_b, at_a) - 1).clip(min=0)]
+        # Within NEAR_TOKENS and in the same sentence ("…Dzerzhinsky. They succeeded…" is no
+        # pair: adjacent tokens across a sentence's end).
+        close = at_a[
+            ((np.abs(at_a - after) <= NEAR_TOKENS) & (sentence_of[after] == sentence_of[at_a]))
+            | ((np.abs(at_a - before) <= NEAR_TOKENS) & (sentence_of[before] == sentence_of[at_a]))
+        ]
         together = np.zeros(n_sent, dtype=bool)
         together[sentence_of[close]] = True
         counts += together

@@ -12,7 +12,6 @@ manifest and this format; opening it maps the arrays, so every worker process sh
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import pickle
@@ -61,14 +60,17 @@ class SearchIndex:
     body holds)."""
     folder: Path | None = None
     """Where it is cached (None: in memory only)."""
+    vectors_dir: Path | None = None
+    """Where its texts' sentence vectors are cached, by text (libraries sharing a text, a
+    server's and the shipped one say, share a folder)."""
     vectors: semantic.SentenceVectors | None = None
     """Per sentence of the corpus: its unit vector (knowledge.semantic), or None."""
 
     def missing_vectors(self) -> list[int]:
         """The texts (by number) whose sentences have no cached vectors yet."""
-        if self.folder is None:
+        if self.vectors_dir is None:
             return [] if self.vectors is not None else list(range(len(self.corpus.texts)))
-        where = _vectors_dir(self.folder)
+        where = self.vectors_dir
         return [
             number
             for number, (key, count) in enumerate(self.corpus.texts)
@@ -91,12 +93,12 @@ class SearchIndex:
                 for u in np.flatnonzero(source_of == number).tolist()
                 for a, b in self.corpus.sentence_spans(u)
             )
-            if self.folder is not None:
-                semantic.write_vectors(_vectors_dir(self.folder), key, sentences, count)
+            if self.vectors_dir is not None:
+                semantic.write_vectors(self.vectors_dir, key, sentences, count)
             else:
                 blocks = list(semantic.encode_all(sentences))
                 parts[number] = np.vstack(blocks) if blocks else np.zeros((0, semantic.DIMENSIONS))
-        if self.folder is not None:
+        if self.vectors_dir is not None:
             self.pick_up_vectors()
         else:
             self.vectors = semantic.SentenceVectors([parts[n] for n in range(len(parts))])
@@ -104,8 +106,8 @@ class SearchIndex:
     def pick_up_vectors(self) -> bool:
         """Map the texts' vectors once every one is cached (another process may write them
         after this index was opened)."""
-        if self.vectors is None and self.folder is not None:
-            where, found = _vectors_dir(self.folder), []
+        if self.vectors is None and self.vectors_dir is not None:
+            where, found = self.vectors_dir, []
             for key, count in self.corpus.texts:
                 part = semantic.open_vectors(where, key, count)
                 if part is None:
@@ -198,14 +200,7 @@ class SearchIndex:
             raise IndexCacheError(f"{folder}: unreadable word-terms.npy ({error})") from error
         if len(word_terms) != len(corpus.words) or notes.size != text.size != corpus.size:
             raise IndexCacheError(f"{folder}: index parts of different libraries")
-        index = cls(text, notes, corpus, word_terms, folder)
-        index.pick_up_vectors()
-        return index
-
-
-def _vectors_dir(index_folder: Path) -> Path:
-    """Sentence vectors live beside the index folders, by their sentences' hash."""
-    return index_folder.parent / "vectors"
+        return cls(text, notes, corpus, word_terms, folder)
 
 
 def _word_terms(corpus: Corpus, text: BM25Index) -> np.ndarray:
@@ -232,13 +227,28 @@ def load_or_build(
     key: str,
     passages_of: Callable[[], list[Passage]],
     params: BM25Params,
+    vectors_dir: Path | None = None,
 ) -> tuple[list[Passage], SearchIndex]:
     """The cached passages and index for `key`, or build them (and cache them when possible).
 
     `name` says which library it is (its texts' ids): building replaces that library's older
     caches only, so several libraries can share a cache folder. A cache that cannot be used
     (truncated, foreign, of another format) is rebuilt with one warning line; a data folder
-    that cannot be written only costs the cache."""
+    that cannot be written only costs the cache. Sentence vectors already made for its texts
+    (in `vectors_dir`) are picked up."""
+    passages, index = _load_or_build(cache_dir, name, key, passages_of, params)
+    index.vectors_dir = vectors_dir
+    index.pick_up_vectors()
+    return passages, index
+
+
+def _load_or_build(
+    cache_dir: Path | None,
+    name: str,
+    key: str,
+    passages_of: Callable[[], list[Passage]],
+    params: BM25Params,
+) -> tuple[list[Passage], SearchIndex]:
     if cache_dir is not None:
         folder = cache_folder(cache_dir, name, key)
         if folder.exists():
@@ -288,19 +298,4 @@ def _build_cached(
     for old in cache_dir.glob(f"{library}-*"):  # this library's older caches: no growth
         if old != folder:
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-    _drop_unused_vectors(cache_dir)
     return _open_cached(folder)
-
-
-def _drop_unused_vectors(cache_dir: Path) -> None:
-    """Vectors of texts no cached index holds any more."""
-    used = set()
-    for meta in cache_dir.glob("index-*/corpus.json"):
-        try:
-            used.update(key for key, _ in json.loads(meta.read_text(encoding="utf-8"))["texts"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    for stale in (cache_dir / "vectors").glob("*.npy"):
-        if stale.stem not in used:
-            stale.unlink(missing_ok=True)
-            stale.with_suffix(".json").unlink(missing_ok=True)

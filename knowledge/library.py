@@ -75,6 +75,7 @@ class Library:
         params: BM25Params | None = None,
         model: AnsweringModel | None = None,
         encode_limit: int = ENCODE_AT_LOAD,
+        vectors_dir: Path | None = None,
     ) -> Library:
         """Read the manifest and texts; reuse the cached index when the texts are unchanged.
 
@@ -87,6 +88,7 @@ class Library:
             params,
             model,
             encode_limit,
+            vectors_dir,
         )
 
     @classmethod
@@ -97,9 +99,13 @@ class Library:
         params: BM25Params | None = None,
         model: AnsweringModel | None = None,
         encode_limit: int = ENCODE_AT_LOAD,
+        vectors_dir: Path | None = None,
     ) -> Library:
         """A library of texts already read (a manifest's, a server's uploads, or both); the
-        index is cached under a key of every source's description and text."""
+        index is cached under a key of every source's description and text, its sentence
+        vectors per text in `vectors_dir` (default: `cache_dir/vectors`), so libraries
+        sharing a text and a folder share them. Up to `encode_limit` missing sentences are
+        encoded now; more are left to `make_vectors`."""
         started = time.perf_counter()
         params = params or BM25Params()
         sources = [source for source, _ in texts]
@@ -107,7 +113,12 @@ class Library:
             raise SourceError("two texts of the library have the same id")
         key, name = _texts_key(texts, params), _library_name(sources)
         passages, index = load_or_build(
-            cache_dir, name, key, lambda: cut_passages(sources, [text for _, text in texts]), params
+            cache_dir,
+            name,
+            key,
+            lambda: cut_passages(sources, [text for _, text in texts]),
+            params,
+            vectors_dir or (cache_dir / "vectors" if cache_dir else None),
         )
         library = cls(sources, passages, index, model)
         if library.needs_vectors and index.missing_sentences() <= encode_limit:

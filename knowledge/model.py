@@ -148,12 +148,12 @@ class AnsweringModel:
     @classmethod
     def load(cls, path: Path | None = None) -> AnsweringModel:
         """The shipped model (knowledge/data/answering-model.json), or the one at `path`."""
+        where = f"knowledge/data/{MODEL_FILE}" if path is None else str(path)
         try:
             if path is None:
                 text = resources.files("knowledge").joinpath(f"data/{MODEL_FILE}").read_text()
-                where = f"knowledge/data/{MODEL_FILE}"
             else:
-                text, where = Path(path).read_text(encoding="utf-8"), str(path)
+                text = Path(path).read_text(encoding="utf-8")
             return cls.from_json(json.loads(text))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise KnowledgeError(f"cannot load the answering model {where}: {error}") from None

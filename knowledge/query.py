@@ -69,6 +69,13 @@ class Query:
     phrases: list[list[str]] = field(default_factory=list)
     """Quoted phrases, as folded words."""
     answer_type: str | None = None
+    subject: str = ""
+    """For a follow-up, whom it is about, as the earlier answer wrote the name."""
+
+    @property
+    def meaning(self) -> str:
+        """What the question means, for its sentence vector: a follow-up's "him" named."""
+        return f"{self.text} ({self.subject})" if self.subject else self.text
 
     @property
     def is_empty(self) -> bool:
@@ -169,9 +176,11 @@ def _add_context(query: Query, index: SearchIndex, context: str) -> None:
     """A follow-up ("what happened to him?") is about whom the earlier answer was about: the
     name it mentions most stands in for the pronoun. Its other words are left out: they
     would only find the passage already shown."""
-    names = [t.term for t in words(context) if _is_name(t.folded, index)]
+    named = [t for t in words(context) if _is_name(t.folded, index)]
+    names = [t.term for t in named]
     if names:
         subject = max(dict.fromkeys(names), key=names.count)
+        query.subject = next(t.surface for t in named if t.term == subject)
         query.names.add(subject)
         query.terms[subject] = 1.0
         query.core.setdefault(subject, index.idf(subject) or 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,21 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def index_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One index cache for the whole run, for every bot and `histbot` process the tests start
+    (HISTBOT_INDEX_CACHE_DIR, as instances may share one): the shipped texts are indexed and
+    their sentences encoded once, not per test."""
+    folder = tmp_path_factory.mktemp("index-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HISTBOT_INDEX_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def library() -> Library:
-    """The library built from the texts shipped in seeds/."""
-    return Library.load(SEEDS)
+def library(index_cache: Path) -> Library:
+    """The library built from the texts shipped in seeds/ (with its sentence vectors)."""
+    return Library.load(SEEDS, cache_dir=index_cache)
 
 
 def write_sources(folder: Path, texts: dict[str, tuple[str, str]]) -> Path:

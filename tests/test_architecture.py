@@ -61,14 +61,7 @@ def circles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
     "package",
     [
         "bot",
-        pytest.param(
-            "knowledge",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 13 item 6: knowledge.citations <-> knowledge.models, folded on the "
-                "knowledge branch; remove this mark when it lands",
-            ),
-        ),
+        "knowledge",
     ],
 )
 def test_no_import_circles(graph: grimp.ImportGraph, package: str) -> None:

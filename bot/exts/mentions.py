@@ -1,8 +1,8 @@
 """Questions in ordinary messages: mention the bot, reply to one of its answers, or DM it.
 
-A reply to one of the bot's answers is a follow-up: the earlier answer's passage (its
-reference is in the embed footer) is passed to the library as context, so "what happened to
-him?" after an answer about Yagoda is about Yagoda.
+A reply to one of the bot's answers is a follow-up: the earlier answer's question and quote
+(as its embed shows them) are passed to the library as context, so "what happened to him?"
+after an answer about Yagoda is about Yagoda.
 
 Without the message-content intent Discord still sends the content of DMs and of messages
 that mention the bot (a reply that pings the bot counts), so those work either way; a reply
@@ -19,7 +19,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.inputs import is_question, ref_from_embed, strip_bot_mentions
+from bot.inputs import (
+    is_question,
+    question_from_title,
+    ref_from_embed,
+    searchable,
+    strip_bot_mentions,
+)
 from bot.rendering.embeds import help_embed
 from bot.rendering.text import GENERIC_ERROR, RESTARTING, error_text
 from bot.storage import StorageUnavailable, session_in_thread
@@ -114,11 +120,11 @@ class Mentions(commands.Cog):
         if question.lower().strip("!?. ") in ("help", "/help"):
             await bot.replies.reply(message, embed=help_embed(bot.searcher.library.passages))
             return
-        earlier = ref_from_embed(replied.embeds[0]) if replied and replied.embeds else None
+        earlier = replied.embeds[0] if replied and replied.embeds else None
         guild_id = message.guild.id if message.guild is not None else None
         try:
             with bot.cooldowns.spend("ask", message.author.id):
-                context = await self.context_of(earlier, guild_id)
+                context = context_of(earlier)
                 answer = await bot.searcher.answer(question, context=context, guild_id=guild_id)
         except app_commands.CommandOnCooldown as cooldown:
             wait = f"{max(cooldown.retry_after, 1):.0f}s"
@@ -132,14 +138,14 @@ class Mentions(commands.Cog):
             return
         await bot.replies.reply(message, **answer_message(answer))
 
-    async def context_of(self, ref: str | None, guild_id: int | None) -> str:
-        """The text of the passage an earlier answer quoted ("" if there is none)."""
-        if not ref:
-            return ""
-        try:
-            return (await self.bot.searcher.passage(ref, guild_id=guild_id)).text
-        except KnowledgeError:
-            return ""
+
+
+def context_of(earlier: discord.Embed | None) -> str:
+    """An earlier answer as its reader saw it: the question asked and the quote shown (the
+    follow-up's "him" is whom they were about)."""
+    if earlier is None or not ref_from_embed(earlier):
+        return ""
+    return f"{question_from_title(earlier.title)} {searchable(earlier.description or '')}"
 
 
 async def setup(bot: HistBot) -> None:

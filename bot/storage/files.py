@@ -78,7 +78,7 @@ class FileWatch:
         self._opened = _identity(self.path) if self.watching else None
 
     def change(self) -> Change | None:
-        """"deleted" or "replaced" if the path no longer names the file that was opened."""
+        """ "deleted" or "replaced" if the path no longer names the file that was opened."""
         if not self.watching or self._opened is None:
             return None
         now = _identity(self.path)

@@ -86,8 +86,7 @@ def test_a_read_only_data_dir_is_one_line_before_anything_starts(tmp_path: Path)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     script = (
-        f"mount -t tmpfs -o ro none {data_dir} || exit 99; "
-        f"exec {sys.executable} -m bot.cli run"
+        f"mount -t tmpfs -o ro none {data_dir} || exit 99; exec {sys.executable} -m bot.cli run"
     )
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],

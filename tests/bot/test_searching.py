@@ -23,13 +23,13 @@ from tests.conftest import SEEDS
 
 
 async def test_a_dead_worker_is_replaced_and_no_question_lost(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    index_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A worker killed (SIGKILL, out of memory) while questions wait on it, or while idle:
     a new one takes over, once however many questions were waiting, and every question is
     answered."""
-    library = Library.load(SEEDS, cache_dir=tmp_path)
-    searcher = Searcher.in_worker_processes(library, SEEDS, tmp_path, workers=1)
+    library = Library.load(SEEDS, cache_dir=index_cache)
+    searcher = Searcher.in_worker_processes(library, SEEDS, index_cache, workers=1)
 
     def kill_workers() -> None:
         for worker in multiprocessing.active_children():
@@ -59,7 +59,7 @@ async def test_a_dead_worker_is_replaced_and_no_question_lost(
         searcher.shutdown()
 
 
-def test_workers_exit_when_the_bot_is_killed(tmp_path: Path) -> None:
+def test_workers_exit_when_the_bot_is_killed(tmp_path: Path, index_cache: Path) -> None:
     """SIGKILL the bot process: its search workers must not live on as orphans."""
     script = f"""
 import asyncio, multiprocessing, sys
@@ -69,7 +69,7 @@ from knowledge import Library
 
 async def main():
     seeds = Path({str(SEEDS)!r})
-    cache = Path({str(tmp_path)!r})
+    cache = Path({str(index_cache)!r})
     searcher = Searcher.in_worker_processes(Library.load(seeds, cache_dir=cache), seeds, cache, 1)
     await searcher.warm_up()
     print(*[p.pid for p in multiprocessing.active_children()], flush=True)

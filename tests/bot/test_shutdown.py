@@ -75,14 +75,20 @@ async def test_sigterm_mid_burst_answers_every_acknowledged_and_exits_0(
     assert all(r.followup_ids == [] for r in owed_then)  # each answered once, in place
     assert journaled(data_dir) == []  # nothing left for a next start
     # What arrived during the drain was not left hanging: a private note to ask again.
-    assert late.acked and late.ephemeral and standin.world.messages[
-        late.original_message_id
-    ]["content"] == RESTARTING
+    assert (
+        late.acked
+        and late.ephemeral
+        and standin.world.messages[late.original_message_id]["content"] == RESTARTING
+    )
     notes = [m for m in standin.bot_messages(standin.channel) if m.reference_id == mention.id]
     assert [m.content for m in notes] == [RESTARTING]
     code, said = health(data_dir)
-    assert code == 1 and said == f"histbot health: no heartbeat at {data_dir / 'heartbeat'}: " \
+    assert (
+        code == 1
+        and said
+        == f"histbot health: no heartbeat at {data_dir / 'heartbeat'}: "
         "histbot is not running (or not yet started)\n"
+    )
     standin.assert_healthy()
 
 

@@ -34,8 +34,9 @@ def paragraphs(raw: str) -> list[str]:
 
 
 def test_gutenberg_header_licence_and_footer_are_dropped() -> None:
-    raw = book(
-        """\
+    raw = (
+        book(
+            """\
         The Project Gutenberg EBook of A Short History, by A. Writer
 
         This eBook is for the use of anyone anywhere at no cost and with
@@ -50,8 +51,12 @@ def test_gutenberg_header_licence_and_footer_are_dropped() -> None:
         Produced by A. Volunteer
 
         """
-    ) + PROSE + "\n" + PROSE + book(
-        """\
+        )
+        + PROSE
+        + "\n"
+        + PROSE
+        + book(
+            """\
 
         End of the Project Gutenberg EBook of A Short History
 
@@ -60,6 +65,7 @@ def test_gutenberg_header_licence_and_footer_are_dropped() -> None:
         Updated editions will replace the previous one. Project Gutenberg is a
         registered trademark.
         """
+        )
     )
     assert paragraphs(raw) == [" ".join(PROSE.split())] * 2
 
@@ -78,9 +84,13 @@ def test_old_style_small_print_header_and_a_licence_without_markers() -> None:
     )
     texts = paragraphs(raw)
     assert len(texts) == 6 and all(t.startswith("The legions marched") for t in texts)
-    no_markers = "The Project Gutenberg EBook of Old Times, by A. Writer\n\n" + body + (
-        "\nEnd of Project Gutenberg's Old Times, by A. Writer\n\n"
-        "Section 1. General Terms of Use and Redistributing Project Gutenberg-tm works.\n"
+    no_markers = (
+        "The Project Gutenberg EBook of Old Times, by A. Writer\n\n"
+        + body
+        + (
+            "\nEnd of Project Gutenberg's Old Times, by A. Writer\n\n"
+            "Section 1. General Terms of Use and Redistributing Project Gutenberg-tm works.\n"
+        )
     )
     assert paragraphs(no_markers) == texts
 
@@ -92,8 +102,9 @@ def test_a_text_about_project_gutenberg_is_no_e_text() -> None:
 
 
 def test_title_page_contents_and_list_of_illustrations_are_not_text() -> None:
-    raw = book(
-        """\
+    raw = (
+        book(
+            """\
         *** START OF THE PROJECT GUTENBERG EBOOK THE WARS ***
 
         THE WARS
@@ -123,7 +134,11 @@ def test_title_page_contents_and_list_of_illustrations_are_not_text() -> None:
         CHAPTER I. The Frontier
 
         """
-    ) + PROSE + "\n[Illustration: The Wall at Sunset]\n\nCHAPTER II. The Roads\n\n" + PROSE
+        )
+        + PROSE
+        + "\n[Illustration: The Wall at Sunset]\n\nCHAPTER II. The Roads\n\n"
+        + PROSE
+    )
     sections = parse_text(raw).sections
     assert [(s.divisions, len(s.blocks)) for s in sections] == [
         (("vol. 1", "ch. I"), 1),
@@ -133,10 +148,15 @@ def test_title_page_contents_and_list_of_illustrations_are_not_text() -> None:
 
 
 def test_a_back_of_book_index_is_not_text() -> None:
-    entries = "\n".join(f"{name}, {i}, {i + 40}-{i + 42}" for i, name in enumerate(
-        "Aurelian Carus Decius Gallienus Julian Maximin Nerva Otho Pertinax Probus "
-        "Severus Tacitus Trajan Valerian Zenobia Antoninus Caracalla Commodus Elagabalus "
-        "Hadrian".split(), start=3))
+    entries = "\n".join(
+        f"{name}, {i}, {i + 40}-{i + 42}"
+        for i, name in enumerate(
+            "Aurelian Carus Decius Gallienus Julian Maximin Nerva Otho Pertinax Probus "
+            "Severus Tacitus Trajan Valerian Zenobia Antoninus Caracalla Commodus Elagabalus "
+            "Hadrian".split(),
+            start=3,
+        )
+    )
     body = "".join(f"CHAPTER {n}\n\n{PROSE}\n{PROSE}\n" for n in ("I", "II", "III"))
     with_heading = parse_text(body + "INDEX\n\n" + entries + "\n")
     without_heading = parse_text(body + entries + "\n")
@@ -227,7 +247,11 @@ def test_notes_gathered_at_the_end_of_a_book_and_bare_number_markers() -> None:
         "1. The Scythians had ruled over Upper Asia for eight-and-twenty years, and they "
         "deposed the Medes, who had ruled before them for 128 years."
     )
-    assert first.notes == ['Or "the upper country."', "{katapausantes}.", 'Some manuscripts omit "had".']
+    assert first.notes == [
+        'Or "the upper country."',
+        "{katapausantes}.",
+        'Some manuscripts omit "had".',
+    ]
     # Real numbers stay: the 480 and the 3 armies are no notes (3 was taken, out of order).
     assert second.text == (
         "2. In the year 480 the king marched with 3 armies; so the story goes, and the "
@@ -385,7 +409,9 @@ def test_books_have_no_licence_header_index_or_footnote_passages(books: Library)
     assert not [p.ref for p in books.passages if boilerplate.search(p.text)]
     marker = re.compile(r"\[\d+\]|\{\d+\}|[¹²³⁴⁵⁶⁷⁸⁹⁰]")
     assert not [p.ref for p in books.passages if marker.search(p.text)]
-    assert not [p.ref for p in books.passages if p.kind is PassageKind.QUOTATION and p.source_id == "gibbon"]
+    assert not [
+        p.ref for p in books.passages if p.kind is PassageKind.QUOTATION and p.source_id == "gibbon"
+    ]
 
 
 def test_books_outline(books: Library) -> None:
@@ -394,7 +420,11 @@ def test_books_outline(books: Library) -> None:
     assert len(chapters) == 15  # I-XV, each one section whatever its Gutenberg "parts"
     assert 15 <= len(gibbon) <= 25  # and the prefaces
     assert [s.title.split(".")[0] for s in books.sections("herodotus")] == [
-        "PREFACE", "BOOK I", "BOOK II", "BOOK III", "BOOK IV",
+        "PREFACE",
+        "BOOK I",
+        "BOOK II",
+        "BOOK III",
+        "BOOK IV",
     ]
     first = books.passage(chapters[3].first_ref)
     assert first.citation == (

@@ -116,13 +116,21 @@ def test_epub_chapters_in_spine_order_titled_from_the_contents(tmp_path: Path) -
 
 def make_pdf(pages: list[list[str]]) -> bytes:
     """A PDF whose pages print these lines in Helvetica: a real text layer."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     kids = []
     for lines in pages:
-        stream = "BT /F1 11 Tf 72 720 Td 14 TL " + " ".join(
-            "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj T*"
-            for line in lines
-        ) + " ET"
+        stream = (
+            "BT /F1 11 Tf 72 720 Td 14 TL "
+            + " ".join(
+                "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") Tj T*"
+                for line in lines
+            )
+            + " ET"
+        )
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream".encode())
         content = len(objects)
         objects.append(
@@ -140,7 +148,9 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     xref = out.tell()
     out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
     out.write(b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets))
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return out.getvalue()
 
 
@@ -157,8 +167,11 @@ def test_pdf_with_a_text_layer(tmp_path: Path) -> None:
                     "line before noon.",
                     "1",
                 ],
-                ["The war ended with a treaty that gave the province to the victors",
-                 "and its mines to their allies.", "2"],
+                [
+                    "The war ended with a treaty that gave the province to the victors",
+                    "and its mines to their allies.",
+                    "2",
+                ],
             ]
         )
     )

@@ -55,8 +55,8 @@ def small_library() -> list[Passage]:
 
 
 @pytest.fixture(scope="module")
-def seed_library() -> Library:
-    return Library.load(REPO / "seeds")
+def seed_library(library: Library) -> Library:
+    return library
 
 
 def check_question(question, passages):

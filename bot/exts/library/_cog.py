@@ -188,6 +188,7 @@ class LibraryCog(commands.Cog, name="Library"):
                     "reads files (is it very large or damaged?)."
                 ) from None
             searcher.texts_changed(guild_id, revision)
+            searcher.make_vectors_later(guild_id)
         log.info(
             "server %s added %s (%r, %d passages) by %s",
             guild_id,

@@ -108,9 +108,7 @@ class StudyCog(commands.Cog, name="Study"):
         who has taken part, a member of the thread, or a thread manager. Anyone else is told
         privately (StudyError) and changes nothing."""
         if interaction.channel_id != session.thread_id:
-            raise StudyError(
-                f"This button belongs to the study session in <#{session.thread_id}>."
-            )
+            raise StudyError(f"This button belongs to the study session in <#{session.thread_id}>.")
         user = interaction.user
         if user.id == session.host_id or interaction.permissions.manage_threads:
             return

@@ -78,7 +78,9 @@ async def test_mentions_in_a_question_are_not_searched_for(
 
 
 async def test_quotations_cite_whom_they_quote(standin: Discord, bot: HistBot) -> None:
-    reply = await standin.slash("ask", question="what did Khrushchev say about Beria?")
+    reply = await standin.slash(
+        "ask", question="What did Beria do when Stalin showed signs of consciousness?"
+    )
     assert "quoting Khrushchev" in fields(reply)["Citation"]
 
 

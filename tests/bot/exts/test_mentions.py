@@ -47,7 +47,6 @@ async def test_reply_to_an_answer_is_a_follow_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (first,) = await standin.say("who was Yagoda?", mention_bot=True)
-    ref = first.embeds[0]["footer"]["text"].split("ref ")[1].split(" ")[0]
     asked: list[tuple[str, str]] = []
     answer = library.answer
 
@@ -57,7 +56,11 @@ async def test_reply_to_an_answer_is_a_follow_up(
 
     monkeypatch.setattr(library, "answer", spy)
     (follow_up,) = await standin.say("was he arrested?", reply_to=first)
-    assert asked == [("was he arrested?", library.passage(ref).text)]
+    # The context is the earlier answer as it was shown: its question, then its quote.
+    ((question, context),) = asked
+    assert question == "was he arrested?"
+    assert context.startswith("who was Yagoda? ")
+    assert first.embeds[0]["description"].replace("**", "")[:40] in context.replace("**", "")
     assert follow_up.reference_id is not None
     assert follow_up.embeds, follow_up.text
     assert_silent(follow_up)

@@ -105,7 +105,7 @@ async def test_a_question_is_recorded_with_the_answer_shown(store, library: Libr
     session = await start(store)
     answered = library.answer("Who was the first head of the Cheka?")
     await record_answer(store, session.id, user_id=7, user_name="Ben", answer=answered, via="ask")
-    unanswered = library.answer("When was the KGB dissolved?")
+    unanswered = library.answer("How tall was Stalin?")
     await record_answer(
         store, session.id, user_id=7, user_name="Ben", answer=unanswered, via="slash"
     )
