@@ -36,7 +36,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from knowledge.models import Passage
-from knowledge.text import STOP_WORDS, fold, split_sentences
+from knowledge.text import FIGURE, FULL_DATE, MONTHS, STOP_WORDS, YEAR, fold, split_sentences
 
 BLANK = "_____"
 CHOICES = 4
@@ -80,18 +80,8 @@ class QuizQuestion:
         return self.choices.index(self.answer)
 
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_MONTH_SET = frozenset(fold(m) for m in _MONTHS.split("|"))
+_MONTH_SET = frozenset(fold(m) for m in MONTHS.split("|"))
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
-_DATE = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})(?:,?\s+\d{{3,4}})?"
-    rf"|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}"
-    rf"|(?:{_MONTHS})\s+\d{{4}})\b"
-)
-_YEAR = re.compile(r"(?<![\d,.])\b(?:1[0-9]{3}|20[0-9]{2})(?:s|’s|'s)?\b(?![\d,.]\d)")
-_NUMBER = re.compile(
-    r"(?<![\w(.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,.]\d)|(?<![\w(.,])\d+(?:\.\d+)?(?![\w)])(?![,.]\d)"
-)
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
 _ROMAN = re.compile(r"^[IVXLCDM]+$")
 _CAP_WORD = r"[A-Z][\w’'\-]*[\w]"
@@ -198,12 +188,12 @@ def extract_terms(sentence: str, lexicon: Lexicon | None = None) -> list[Term]:
             taken.append((start, end))
             found.append(Term(sentence[start:end], kind, start, end))
 
-    for match in _DATE.finditer(sentence):
+    for match in FULL_DATE.finditer(sentence):
         add(match.start(), match.end(), TermKind.DATE)
-    for match in _YEAR.finditer(sentence):
+    for match in YEAR.finditer(sentence):
         end = match.end() - (2 if match.group(0).endswith(("’s", "'s")) else 0)
         add(match.start(), end, TermKind.YEAR)
-    for match in _NUMBER.finditer(sentence):
+    for match in FIGURE.finditer(sentence):
         add(match.start(), match.end(), TermKind.NUMBER)
     for match in _ACRONYM.finditer(sentence):
         if not _ROMAN.match(match.group(0)):

@@ -186,10 +186,12 @@ def split_sentences(text: str) -> list[str]:
 
 # -- what a sentence states: the answer types of "when" and "how many" ------------------------
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+# One set of patterns for dates and numbers: detection here (does a sentence hold what "when"
+# or "how many" asks for?), and the exact spans quizzes blank out.
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 DATE = re.compile(
     rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b[0-9]{{1,4}} ?(BC|BCE|AD|CE|B\.C\.|A\.D\.)(?!\w)"
-    rf"|\b({_MONTHS})\b|\b(century|centuries|decade)\b",
+    rf"|\b({MONTHS})\b|\b(century|centuries|decade)\b",
 )
 """A year, a month, a century: what a "when" question wants."""
 NUMBER = re.compile(
@@ -200,6 +202,18 @@ NUMBER = re.compile(
     re.IGNORECASE,
 )
 """A count or an amount: what a "how many" or "how much" question wants."""
+FULL_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})(?:,?\s+\d{{3,4}})?"
+    rf"|(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{3,4}}"
+    rf"|(?:{MONTHS})\s+\d{{4}})\b"
+)
+"""A whole date as printed: "21 February 1918", "May 1937"."""
+YEAR = re.compile(r"(?<![\d,.])\b(?:1[0-9]{3}|20[0-9]{2})(?:s|’s|'s)?\b(?![\d,.]\d)")
+"""A year as printed, "1918", "1930s", not part of a longer figure."""
+FIGURE = re.compile(
+    r"(?<![\w(.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,.]\d)|(?<![\w(.,])\d+(?:\.\d+)?(?![\w)])(?![,.]\d)"
+)
+"""A number in figures as printed: "19,000", "7.5", not a footnote mark or part of a word."""
 HAS_DATE = 1
 HAS_NUMBER = 2
 
