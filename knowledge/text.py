@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
-import lemminflect
 import snowballstemmer
 
 # Typographic quote conventions seen in scanned/typeset texts: doubled single quotes stand
@@ -50,11 +50,13 @@ STOP_WORDS: frozenset[str] = frozenset(
 )
 
 _STEMMER = snowballstemmer.stemmer("english")
+LEMMAS = Path(__file__).resolve().parent / "data" / "lemmas.tsv"
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 FOOTNOTE_MARKS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 # Footnote markers ("in 1926.¹²") are not part of the words they follow: blank them out
 # (same length, so positions in the text stay right).
 _NO_FOOTNOTE_MARKS = str.maketrans(dict.fromkeys(FOOTNOTE_MARKS, " "))
+_FOOTNOTE_MARK = re.compile(f"[{FOOTNOTE_MARKS}]")
 _SENTENCE_END = re.compile(rf"(?<=[.!?])[”’\"»)\]{FOOTNOTE_MARKS}]*\s+(?=[“‘\"«(\[]*[A-Z0-9])")
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
@@ -95,14 +97,22 @@ def _normalise(surface: str) -> tuple[str, str]:
 def _lemma(folded: str) -> str:
     """An irregular form's lemma ("won" -> "win", "fought" -> "fight", "children" -> "child"),
     which stemming cannot find; any other word as it is. Only a word with one reading is
-    changed ("left", "found", "rose" can be other words)."""
+    changed ("left", "found", "rose" can be other words): lemminflect's dictionary, read
+    through that rule into knowledge/data/lemmas.tsv (benchmarks/lemma_table.py)."""
     if not folded.isascii() or not folded.isalpha():
         return folded
-    lemmas = lemminflect.getAllLemmas(folded)
-    if len(lemmas) != 1:
-        return folded
-    (forms,) = lemmas.values()
-    return forms[0] if len(forms) == 1 else folded
+    return _lemmas().get(folded, folded)
+
+
+@lru_cache(maxsize=1)
+def _lemmas() -> dict[str, str]:
+    with LEMMAS.open(encoding="utf-8") as table:
+        return dict(line.rstrip("\n").split("\t", 1) for line in table)
+
+
+def load_lemma_tables() -> None:
+    """Load the lemma table now (on first use otherwise)."""
+    _lemmas()
 
 
 @lru_cache(maxsize=200_000)
@@ -129,12 +139,32 @@ def words(text: str) -> list[Token]:
     joined form as a separate token from `terms`.
     """
     tokens: list[Token] = []
-    for match in _WORD.finditer(text.translate(_NO_FOOTNOTE_MARKS)):
+    for match in _WORD.finditer(blank_footnote_marks(text)):
         surface = match.group(0)
         folded, term = _normalise(surface)
         if folded:
             tokens.append(Token(surface, folded, term, match.start(), match.end()))
     return tokens
+
+
+def word_surfaces(text: str, *, marks_blanked: bool = False) -> list[str]:
+    """The words of a text as printed, in order: what `words` finds, without making tokens
+    (building an index reads millions of words). A surface may fold to nothing
+    (`word_forms`), and then `words` leaves it out. `marks_blanked`: the text has been
+    through `blank_footnote_marks` already (a paragraph once, rather than each sentence)."""
+    return _WORD.findall(text if marks_blanked else blank_footnote_marks(text))
+
+
+def blank_footnote_marks(text: str) -> str:
+    """The text with footnote markers turned into spaces (positions stay right)."""
+    if text.isascii() or not _FOOTNOTE_MARK.search(text):
+        return text  # most text has none, and translate() reads every character in Python
+    return text.translate(_NO_FOOTNOTE_MARKS)
+
+
+def word_forms(surface: str) -> tuple[str, str]:
+    """A word's folded form and index term, as its Token from `words` has them."""
+    return _normalise(surface)
 
 
 _HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+", re.UNICODE)
