@@ -24,11 +24,14 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 import numpy as np
-from scipy import sparse
 
+if TYPE_CHECKING:
+    from scipy import sparse
+
+from knowledge.files import load_mapped
 from knowledge.strings import PREFIX_DTYPE, SortedStrings
 
 FORMAT = "histbot-bm25"
@@ -98,6 +101,8 @@ class BM25Index:
         document. With `folder`, the arrays are written there atomically and the returned
         index is the memory-mapped one, so the builder shares pages with other readers too.
         """
+        from scipy import sparse  # building only: a process that opens an index never needs it
+
         vocabulary: dict[str, int] = {}
         # C ints: np.intc below. Per posting 12 bytes, against ~100 for a tuple of ints.
         term_ids, doc_ids, tfs, lengths = array("i"), array("i"), array("i"), array("q")
@@ -120,6 +125,42 @@ class BM25Index:
         )
         del term_ids, doc_ids, tfs, rank, rows  # the build's peak is the CSR and the weights only
         arrays |= _posting_arrays(matrix, np.frombuffer(lengths, np.int64), params)
+        return cls._finished(arrays, params, size, folder)
+
+    @classmethod
+    def from_occurrences(
+        cls,
+        vocabulary: Sequence[str],
+        rows: np.ndarray,
+        docs: np.ndarray,
+        size: int,
+        params: BM25Params,
+        *,
+        folder: Path | None = None,
+    ) -> BM25Index:
+        """Index `size` documents given as term occurrences, all at once: the term at
+        position rows[i] of `vocabulary` (sorted, each term occurring somewhere) occurs in
+        document docs[i]; repeats are its frequency. The same index as `build` gives for the
+        same documents, made without a Python loop (the library's index, from its corpus)."""
+        from scipy import sparse  # building only: a process that opens an index never needs it
+
+        if list(vocabulary) != sorted(set(vocabulary)):
+            raise ValueError("the vocabulary must be sorted, without repeats")
+        arrays, _ = _vocabulary_arrays(dict(zip(vocabulary, range(len(vocabulary)), strict=True)))
+        rows = np.asarray(rows, dtype=np.intc)
+        docs = np.asarray(docs, dtype=np.intc)
+        # Built from COO: scipy sums the repeats (term frequencies) and sorts each row.
+        matrix = sparse.csr_array(
+            (np.ones(len(rows), np.intc), (rows, docs)), shape=(len(vocabulary), size)
+        )
+        lengths = np.bincount(docs, minlength=size).astype(np.int64)
+        arrays |= _posting_arrays(matrix, lengths, params)
+        return cls._finished(arrays, params, size, folder)
+
+    @classmethod
+    def _finished(
+        cls, arrays: dict[str, np.ndarray], params: BM25Params, size: int, folder: Path | None
+    ) -> BM25Index:
         if folder is None:
             for values in arrays.values():
                 values.flags.writeable = False  # postings() hands out views, as when mapped
@@ -199,6 +240,10 @@ class BM25Index:
     def postings(self, term: str) -> np.ndarray:
         """Ids of the documents holding the term, ascending."""
         return self._row(term, self._doc_ids)
+
+    def row_postings(self, row: int) -> np.ndarray:
+        """Ids of the documents holding the term in row `row` (see `term_ids`), ascending."""
+        return np.asarray(self._doc_ids[self._indptr[row] : self._indptr[row + 1]])
 
     def term_frequencies(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(document ids, how often the term occurs in each)."""
@@ -327,7 +372,7 @@ def _meta(params: BM25Params, size: int, arrays: Mapping[str, np.ndarray]) -> di
 
 def _load(folder: Path, name: str, dtype: np.dtype, length: int) -> np.ndarray:
     path = folder / f"{name}.npy"
-    loaded = np.load(path, mmap_mode="r", allow_pickle=False)
+    loaded = load_mapped(path)
     if loaded.dtype != dtype or loaded.shape != (length,):
         raise IndexCacheError(
             f"{path}: {loaded.dtype}{list(loaded.shape)}, expected {dtype}[{length}]"

@@ -13,9 +13,9 @@ import dataclasses
 import hashlib
 import logging
 import random
-import re
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -24,12 +24,21 @@ from knowledge import semantic
 from knowledge.answering import abstention_reason, confidence, question_vector, quote, rank
 from knowledge.bm25 import BM25Params
 from knowledge.errors import QueryError, SourceError, UnknownReference
-from knowledge.index import SearchIndex, cache_folder, content_key, load_or_build
+from knowledge.index import (
+    SearchIndex,
+    cache_folder,
+    content_key,
+    load_or_build,
+    read_beside,
+    write_beside,
+)
 from knowledge.model import AnsweringModel
 from knowledge.models import Answer, Hit, Passage, SectionInfo, Source
-from knowledge.query import analyse
-from knowledge.sources import cut_passages, read_manifest, read_text
-from knowledge.text import plain_question, words
+from knowledge.passages import PassageStore
+from knowledge.query import analyse, typo_candidates
+from knowledge.quiz import QuizMaker
+from knowledge.sources import iter_passages, read_manifest, read_text
+from knowledge.text import load_lemma_tables, plain_question, words
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +49,9 @@ ENCODE_AT_LOAD = 3_000
 a larger library answers by its words until `make_vectors` has run (`histbot index`, or the
 bot in the background), and picks the vectors up as soon as they are written."""
 VECTOR_CHECK_SECONDS = 10.0
-_REF = re.compile(
-    r"^\s*(?:(?P<source>[a-z0-9][a-z0-9_-]{0,31})\s*:\s*)?"
-    r"(?P<section>[0-9]{1,6})\s*[.:]\s*(?P<paragraph>[0-9]{1,6})\s*$",
-    re.I,
-)
+QUIZ_FILE, QUIZ_FORMAT = "quiz-vocabulary.json", 1
+"""The quiz vocabulary kept in the index folder; bump the format when knowledge.quiz changes
+what it extracts."""
 
 
 class Library:
@@ -58,12 +65,19 @@ class Library:
         model: AnsweringModel | None = None,
     ) -> None:
         self.sources: tuple[Source, ...] = tuple(sources)
-        self.passages: tuple[Passage, ...] = tuple(passages)
+        store = (
+            passages if isinstance(passages, PassageStore) else PassageStore.from_passages(passages)
+        )
+        self.passages: Sequence[Passage] = store
+        """In reading order; memory-mapped from the index cache, each made when asked for."""
+        self._store = store
         self.index = index
         self._model = model
-        self._by_ref = {p.ref: p for p in self.passages}
         self._sections = self._collect_sections()
+        self._section_of = {(info.source_id, info.number): info for info in self._sections}
         self._next_vector_check = 0.0
+        self._quiz: QuizMaker | None = None
+        self._quiz_lock = threading.Lock()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -77,13 +91,24 @@ class Library:
         encode_limit: int = ENCODE_AT_LOAD,
         vectors_dir: Path | None = None,
     ) -> Library:
-        """Read the manifest and texts; reuse the cached index when the texts are unchanged.
+        """Read the manifest and texts; reuse the cached index when the texts are unchanged
+        (then the texts' files are only hashed, never held in memory).
 
         Raises SourceError (one-line message) for a missing folder, manifest or text.
         """
         sources = read_manifest(Path(sources_dir))
-        return cls.from_texts(
-            [(source, read_text(source)) for source in sources],
+        params = params or BM25Params()
+        try:
+            key = _files_key(sources, params)
+        except OSError:  # read_text says what is wrong with the file, in one line
+            key = None
+        if cache_dir is None or key is None:
+            texts = [(source, read_text(source)) for source in sources]
+            return cls.from_texts(texts, cache_dir, params, model, encode_limit, vectors_dir)
+        return cls._made(
+            sources,
+            key,
+            lambda: iter_passages(sources, [read_text(source) for source in sources]),
             cache_dir,
             params,
             model,
@@ -106,17 +131,41 @@ class Library:
         vectors per text in `vectors_dir` (default: `cache_dir/vectors`), so libraries
         sharing a text and a folder share them. Up to `encode_limit` missing sentences are
         encoded now; more are left to `make_vectors`."""
-        started = time.perf_counter()
         params = params or BM25Params()
         sources = [source for source, _ in texts]
+        return cls._made(
+            sources,
+            _texts_key(texts, params),
+            lambda: iter_passages(sources, [text for _, text in texts]),
+            cache_dir,
+            params,
+            model,
+            encode_limit,
+            vectors_dir,
+        )
+
+    @classmethod
+    def _made(
+        cls,
+        sources: Sequence[Source],
+        key: str,
+        passages_of: Callable[[], Iterable[Passage]],
+        cache_dir: Path | None,
+        params: BM25Params,
+        model: AnsweringModel | None,
+        encode_limit: int,
+        vectors_dir: Path | None,
+    ) -> Library:
+        """The library of `sources`: its index opened from the cache under `key`, or built
+        from `passages_of()` (and cached)."""
+        started = time.perf_counter()
         if len({s.id for s in sources}) != len(sources):
             raise SourceError("two texts of the library have the same id")
-        key, name = _texts_key(texts, params), _library_name(sources)
         passages, index = load_or_build(
             cache_dir,
-            name,
+            _library_name(sources),
             key,
-            lambda: cut_passages(sources, [text for _, text in texts]),
+            passages_of,
             params,
             vectors_dir or (cache_dir / "vectors" if cache_dir else None),
         )
@@ -142,6 +191,18 @@ class Library:
             self._model = AnsweringModel.load()
         return self._model
 
+    def warm_up(self) -> None:
+        """Load now what answering loads on first use (the answering model, the lemma tables,
+        the words typos are matched against, the question encoder when there are vectors),
+        so a process's first answer is as quick as the rest. Processes that answer call it
+        once, after loading (the bot's search workers do)."""
+        self.model.decisions(with_vectors=self.index.vectors is not None)
+        self.index.typical_idf  # noqa: B018 - computed once, then cached
+        typo_candidates(self.index)
+        load_lemma_tables()
+        if self.index.vectors is not None:
+            semantic.encoder()
+
     @property
     def needs_vectors(self) -> bool:
         """Sentence vectors would sharpen its answers and can be made here."""
@@ -163,6 +224,36 @@ class Library:
         key = _texts_key(texts, params or BM25Params())
         return cache_folder(cache_dir, _library_name([s for s, _ in texts]), key).is_dir()
 
+    # -- quizzes ---------------------------------------------------------------------------
+
+    def quiz_maker(self, *, keep: bool = True) -> QuizMaker:
+        """The library's quiz maker (knowledge.quiz). Its vocabulary takes a read of every
+        passage (about a minute for 100,000): it is read from the index cache when it was
+        made before, else built and kept there. Run it off the event loop; with `keep`
+        False it is not kept in this process (a worker making it for others)."""
+        with self._quiz_lock:
+            if self._quiz is not None:
+                return self._quiz
+            folder = self.index.folder
+            maker, data = None, read_beside(folder, QUIZ_FILE, QUIZ_FORMAT)
+            if data is not None:
+                try:
+                    maker = QuizMaker.from_json(data)
+                except (KeyError, TypeError, ValueError, AttributeError) as error:
+                    log.warning("rebuilding %s: %r", folder / QUIZ_FILE, error)  # type: ignore[operator]
+            if maker is None:
+                maker = QuizMaker(self.passages)
+                write_beside(folder, QUIZ_FILE, QUIZ_FORMAT, maker.to_json())
+            if keep:
+                self._quiz = maker
+            return maker
+
+    @property
+    def has_quiz_maker(self) -> bool:
+        """Whether `quiz_maker()` is quick here: made already, or cached with the index."""
+        folder = self.index.folder
+        return self._quiz is not None or (folder is not None and (folder / QUIZ_FILE).is_file())
+
     # -- passages --------------------------------------------------------------------------
 
     def source(self, source_id: str) -> Source:
@@ -174,68 +265,26 @@ class Library:
 
     def passage(self, ref: str) -> Passage:
         """The passage a reference names: "guardians:3.2", or "3.2" with a single source."""
-        canonical = self.normalise_ref(ref)
-        return self._by_ref[canonical]
+        return self._store[self._store.position_of(ref)]
 
     def normalise_ref(self, ref: str) -> str:
-        text = (ref or "").strip()
-        match = _REF.match(text)
-        if not match:
-            raise UnknownReference(
-                f"{text[:40]!r} is not a passage reference; write it like "
-                f"{self.passages[0].ref if self.passages else 'source:1.1'} or 3.2",
-                self._suggest(text),
-            )
-        source_id = (match.group("source") or "").lower()
-        local = f"{int(match.group('section'))}.{int(match.group('paragraph'))}"
-        if source_id:
-            candidates = [f"{source_id}:{local}"]
-        else:
-            candidates = [f"{s.id}:{local}" for s in self.sources]
-        found = [c for c in candidates if c in self._by_ref]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise UnknownReference(
-                f"{text!r} is in several sources; say which: {', '.join(found)}", tuple(found)
-            )
-        raise UnknownReference(f"no passage {text!r}", self._suggest(text))
-
-    def _suggest(self, text: str) -> tuple[str, ...]:
-        """Close references: "3.99" -> "guardians:3.9"; compared with and without source."""
-        typed = text.strip().lower()
-        scored = {
-            ref: max(fuzz.ratio(typed, ref), fuzz.ratio(typed, passage.short_ref))
-            for ref, passage in self._by_ref.items()
-        }
-        best = sorted(scored, key=lambda ref: (-scored[ref], self._by_ref[ref].position))
-        return tuple(ref for ref in best[:3] if scored[ref] >= 50)
+        """The canonical form ("source:3.2") of a typed reference; UnknownReference if none."""
+        return self.passage(ref).ref
 
     def neighbours(self, ref: str, before: int = 1, after: int = 1) -> list[Passage]:
         """The passage and those around it in the same source, in reading order."""
-        passage = self.passage(ref)
-        lo = max(0, passage.position - before)
-        hi = min(len(self.passages), passage.position + after + 1)
-        return [p for p in self.passages[lo:hi] if p.source_id == passage.source_id]
+        found = self._store.around(self._store.position_of(ref), before, after)
+        return [self._store[i] for i in found]
 
     def next(self, ref: str) -> Passage | None:
-        passage = self.passage(ref)
-        following = passage.position + 1
-        if (
-            following < len(self.passages)
-            and self.passages[following].source_id == passage.source_id
-        ):
-            return self.passages[following]
-        return None
+        position = self._store.position_of(ref)
+        found = self._store.around(position, 0, 1)
+        return self._store[found[-1]] if found[-1] != position else None
 
     def previous(self, ref: str) -> Passage | None:
-        passage = self.passage(ref)
-        if (
-            passage.position > 0
-            and self.passages[passage.position - 1].source_id == passage.source_id
-        ):
-            return self.passages[passage.position - 1]
-        return None
+        position = self._store.position_of(ref)
+        found = self._store.around(position, 1, 0)
+        return self._store[found[0]] if found[0] != position else None
 
     def random_passage(self, rng: random.Random | None = None) -> Passage:
         return (rng or random).choice(self.passages)
@@ -243,18 +292,10 @@ class Library:
     # -- sections --------------------------------------------------------------------------
 
     def _collect_sections(self) -> list[SectionInfo]:
-        counts: dict[tuple[str, int], list[Passage]] = {}
-        for p in self.passages:
-            counts.setdefault((p.source_id, p.section), []).append(p)
+        """Every section with passages, in reading order (no passage is made)."""
         return [
-            SectionInfo(
-                source_id=src,
-                number=num,
-                title=group[0].section_title,
-                passage_count=len(group),
-                first_ref=group[0].ref,
-            )
-            for (src, num), group in counts.items()
+            SectionInfo(source_id, number, title, count, first_ref)
+            for source_id, number, title, count, first_ref in self._store.section_summaries()
         ]
 
     def sections(self, source_id: str | None = None) -> list[SectionInfo]:
@@ -281,12 +322,12 @@ class Library:
     def complete(self, text: str, limit: int = 25) -> list[tuple[str, str]]:
         """Autocomplete for references: (ref, label) pairs matching a prefix or a title."""
         typed = text.strip().lower()
-        results: list[tuple[str, str]] = []
-        for p in self.passages:
-            if not typed or p.ref.startswith(typed) or p.short_ref.startswith(typed):
-                results.append((p.ref, _label(p)))
-                if len(results) >= limit:
-                    return results
+        results = [
+            (p.ref, _label(p))
+            for p in map(self.passages.__getitem__, self._store.starting(typed, limit))
+        ]
+        if len(results) >= limit:
+            return results
         if any(ch.isalpha() for ch in typed.split(":")[-1]):
             sections = {f"{s.source_id} {s.title}": s for s in self._sections if s.title}
             for key, _, _ in process.extract(
@@ -315,7 +356,7 @@ class Library:
             raise QueryError("the question has no words to search for")
         return cleaned
 
-    def _ranked_hits(self, question: str, limit: int, context: str = ""):
+    def _ranked_hits(self, question: str, limit: int, context: str = "", by_words: bool = False):
         query = analyse(self.check_question(question), self.index, context=context)
         if query.is_empty:
             raise QueryError(
@@ -324,23 +365,24 @@ class Library:
         if self.index.vectors is None and time.monotonic() >= self._next_vector_check:
             self._next_vector_check = time.monotonic() + VECTOR_CHECK_SECONDS
             self.index.pick_up_vectors()
-        vector = question_vector(query, self.index)
+        vector = None if by_words else question_vector(query, self.index)
         decisions = self.model.decisions(with_vectors=vector is not None)
         ranked = rank(query, self.index, decisions, vector)
         hits: list[Hit] = []
         shown: set[int] = set()
-        for unit in ranked:  # the best unit of each passage, up to `limit` passages
-            passage = int(self.index.corpus.unit_passage[unit.doc_id])
+        rows = self.index.term_rows(query.terms)
+        owners = self.index.corpus.unit_passage[[unit.doc_id for unit in ranked]].tolist()
+        for unit, passage in zip(ranked, owners, strict=True):
+            # The best unit of each passage, up to `limit` passages.
             if passage not in shown and len(hits) < min(limit, MAX_RESULTS):
                 shown.add(passage)
-                hits.append(self._hit(unit, query, decisions))
+                hits.append(self._hit(passage, unit, rows, decisions))
         return query, ranked, hits, decisions
 
-    def _hit(self, ranked, query, decisions) -> Hit:
-        passage = self.passages[int(self.index.corpus.unit_passage[ranked.doc_id])]
+    def _hit(self, number: int, ranked, rows, decisions) -> Hit:
+        passage = self.passages[number]
         shown = quote(passage, ranked, decisions)
-        wanted = set(query.terms)
-        matched = tuple(sorted({t.surface for t in words(passage.text) if t.term in wanted}))
+        matched = self.index.matched_words(number, rows)
         return Hit(
             passage=passage, score=round(ranked.logit, 4), quote=shown, matched_terms=matched
         )
@@ -349,12 +391,17 @@ class Library:
         """Passages ranked for a query, each with its best-matching sentences."""
         return self._ranked_hits(text, limit)[2]
 
-    def answer(self, question: str, limit: int = 5, context: str = "") -> Answer:
+    def answer(
+        self, question: str, limit: int = 5, context: str = "", by_words: bool = False
+    ) -> Answer:
         """The best passage and its quote, or an abstention with the closest passages.
 
         `context` is an earlier answer a follow-up question refers to ("what happened to him?").
+        `by_words` answers with the word-only decisions even where the library has sentence
+        vectors: a tenth of the CPU (encoding the question is most of an answer's cost), for
+        when questions queue up; those decisions are fitted and calibrated on their own.
         """
-        query, ranked, hits, decisions = self._ranked_hits(question, limit, context)
+        query, ranked, hits, decisions = self._ranked_hits(question, limit, context, by_words)
         cleaned = query.text
         if not hits:
             return Answer(question=cleaned, answered=False, reason=abstention_reason(query, []))
@@ -367,17 +414,27 @@ class Library:
     def _closest_sections(self, hits: Sequence[Hit]) -> tuple[SectionInfo, ...]:
         seen: list[SectionInfo] = []
         for hit in hits:
-            for info in self._sections:
-                same = (info.source_id, info.number) == (hit.passage.source_id, hit.passage.section)
-                if same and info not in seen:
-                    seen.append(info)
+            info = self._section_of.get((hit.passage.source_id, hit.passage.section))
+            if info is not None and info not in seen:
+                seen.append(info)
         return tuple(seen[:3])
 
 
 def _texts_key(texts: Sequence[tuple[Source, str]], params: BM25Params) -> str:
     """The index cache key: every source's description (its file by name only) and text."""
-    described = [repr(dataclasses.replace(s, file=Path(s.file.name))).encode() for s, _ in texts]
+    described = [_described(source) for source, _ in texts]
     return content_key([*described, *(text.encode() for _, text in texts)], params)
+
+
+def _files_key(sources: Sequence[Source], params: BM25Params) -> str:
+    """The index cache key of sources not read yet: their files' bytes stand for their
+    texts (for a plain text file, the same key as `_texts_key`'s). OSError if one cannot
+    be read."""
+    return content_key([*map(_described, sources), *(s.file for s in sources)], params)
+
+
+def _described(source: Source) -> bytes:
+    return repr(dataclasses.replace(source, file=Path(source.file.name))).encode()
 
 
 def _library_name(sources: Sequence[Source]) -> str:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from knowledge.corpus import NAME
 from knowledge.index import SearchIndex
@@ -24,8 +26,11 @@ from knowledge.text import STOP_WORDS, Token, words
 FAMILY_WEIGHT = 0.5
 """How much a word sharing most of its root with a question word ("successor") counts as a
 match of it."""
-MIN_TYPO_SIMILARITY = 80.0
-"""rapidfuzz ratio above which a word the texts lack is read as a typo of a text's word."""
+TYPO_SIMILARITY = 0.8
+"""Least normalised Levenshtein similarity for a word the texts lack to be read as a typo of
+one of theirs: one edit in five letters."""
+NAME_TYPO_SIMILARITY = 0.75
+"""The same for a capitalised word (a name): one edit in four letters ("Rhou" for "Rou")."""
 _QUOTED = re.compile(r"[\"“‘']{1,2}([^\"“”‘’']{8,})[\"”’']{1,2}")
 _WHICH = r"(in |on |during |by |to |from )?(what|which)"
 _ANSWER_TYPES = (
@@ -94,10 +99,11 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
     query.phrases = [[t.folded for t in words(m.group(1))] for m in _QUOTED.finditer(question)]
     # In a question typed all in lower case, capitals say nothing about what is a name.
     cased = any(t.surface[:1].isupper() for t in tokens[1:])
+    known = [t.term for t in tokens if t.folded not in STOP_WORDS and index.has_term(t.term)]
     for position, token in enumerate(tokens):
         if token.folded in STOP_WORDS:
             continue
-        term = _library_term(token, index, query)
+        term = _library_term(token, index, query, known)
         if term is None:
             query.unknown.append(token.surface)
             if position > 0 and token.surface[:1].isupper():
@@ -114,11 +120,11 @@ def analyse(question: str, index: SearchIndex, context: str = "") -> Query:
     return query
 
 
-def _library_term(token: Token, index: SearchIndex, query: Query) -> str | None:
+def _library_term(token: Token, index: SearchIndex, query: Query, known: list[str]) -> str | None:
     """The library's term for a question word: its own, or that of the word it misspells."""
     if index.has_term(token.term):
         return token.term
-    corrected = _correct(token.folded, index)
+    corrected = _correct(token, index, known)
     if corrected is None:
         return None
     term, similarity = corrected
@@ -126,34 +132,53 @@ def _library_term(token: Token, index: SearchIndex, query: Query) -> str | None:
     return term
 
 
-def _correct(folded: str, index: SearchIndex) -> tuple[str, float] | None:
-    """The library word closest to a word it lacks (dzerzinsky -> dzerzhinsky)."""
+def _correct(token: Token, index: SearchIndex, known: list[str]) -> tuple[str, float] | None:
+    """The library word closest to a word it lacks (dzerzinsky -> dzerzhinsky): one edit in
+    four letters for a name, in five for any word. Among equally close words, the one that
+    shares passages with the question's other words ("Zhang Rhou" -> Rou, who stands beside
+    Zhang, not Zhou), then the one most passages hold (frensh -> french, not fresh)."""
+    folded = token.folded
     if len(folded) < 4 or not folded.isalpha():
         return None
-    match = process.extractOne(
-        folded, typo_candidates(index), scorer=fuzz.ratio, score_cutoff=MIN_TYPO_SIMILARITY
+    cutoff = NAME_TYPO_SIMILARITY if token.surface[:1].isupper() else TYPO_SIMILARITY
+    matches = process.extract(
+        folded,
+        typo_candidates(index),
+        scorer=Levenshtein.normalized_similarity,
+        score_cutoff=cutoff,
+        limit=5,
     )
-    if match is None:
+    if not matches:
         return None
-    word_id = index.corpus.word_id(match[0])
-    return index.corpus.term_of(word_id), match[1] / 100.0
+    best = max(score for _, score, _ in matches)
+    terms = [
+        index.corpus.term_of(index.corpus.word_id(word))
+        for word, score, _ in matches
+        if score == best
+    ]
+    beside = [set(index.text.postings(term).tolist()) for term in known]
+
+    def evidence(term: str) -> tuple[int, int, str]:
+        held = set(index.text.postings(term).tolist())
+        return sum(1 for other in beside if held & other), len(held), term
+
+    return max(terms, key=evidence), best
 
 
-_TYPO_CANDIDATES: dict[int, list[str]] = {}
+_TYPO_CANDIDATES: weakref.WeakKeyDictionary[object, list[str]] = weakref.WeakKeyDictionary()
 
 
 def typo_candidates(index: SearchIndex) -> list[str]:
-    """The library's content words of four letters or more (built on first need, per index)."""
-    key = id(index.corpus)
-    if key not in _TYPO_CANDIDATES:
-        _TYPO_CANDIDATES.clear()  # one library per process at a time
-        corpus = index.corpus
-        _TYPO_CANDIDATES[key] = [
+    """The library's content words of three letters or more (built on first need, kept while
+    its corpus lives: a worker answers for several servers' libraries)."""
+    corpus = index.corpus
+    if corpus not in _TYPO_CANDIDATES:
+        _TYPO_CANDIDATES[corpus] = [
             word
             for word_id in range(len(corpus.words))
-            if index.word_terms[word_id] >= 0 and len(word := corpus.word(word_id)) >= 4
+            if index.word_terms[word_id] >= 0 and len(word := corpus.word(word_id)) >= 3
         ]
-    return _TYPO_CANDIDATES[key]
+    return _TYPO_CANDIDATES[corpus]
 
 
 def _is_name(folded: str, index: SearchIndex) -> bool:

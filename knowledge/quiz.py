@@ -5,8 +5,9 @@
     question.choices  # four distinct terms of the same kind, the answer among them
 
 Distractors come from a vocabulary of the whole pool, which takes a read of every passage
-(seconds for ten thousand). `QuizMaker(pool)` holds it; `quiz_maker(pool)` keeps one per
-pool tuple (a library's `passages`), so only the first quiz on a library pays for it.
+(seconds for ten thousand, a minute for a hundred thousand). `QuizMaker(pool)` holds it;
+`Library.quiz_maker()` keeps a library's with its index cache (`to_json`), so it is built
+once per library; `quiz_maker(pool)` keeps one per pool tuple.
 
 A *key term* is found by general typographic heuristics, nothing tuned to one text:
 
@@ -376,6 +377,28 @@ class QuizMaker:
         self.pool = pool
         self.lexicon = Lexicon.of(pool)
         self.vocabulary = _vocabulary(pool, self.lexicon)
+
+    def to_json(self) -> dict:
+        """What the maker learnt of its pool, as JSON (cached with a library's index)."""
+        v = self.vocabulary
+        return {
+            "proper": sorted(self.lexicon.proper),
+            "common": sorted(self.lexicon.common),
+            "terms": {kind.value: terms for kind, terms in v.terms.items()},
+            "contexts": v.contexts,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> QuizMaker:
+        """A maker as `to_json` saved it (its pool is not kept: only `make`'s passages are
+        read). KeyError, TypeError or ValueError for anything else."""
+        maker = cls.__new__(cls)
+        maker.pool = ()
+        maker.lexicon = Lexicon(frozenset(data["proper"]), frozenset(data["common"]))
+        terms = {TermKind(kind): dict(found) for kind, found in data["terms"].items()}
+        contexts = {str(key): [int(n) for n in counts] for key, counts in data["contexts"].items()}
+        maker.vocabulary = _Vocabulary(terms, contexts).freeze()
+        return maker
 
     def make(
         self,

@@ -9,7 +9,7 @@ import string
 import tempfile
 import tomllib
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 from knowledge.errors import SourceError
@@ -17,7 +17,7 @@ from knowledge.formats import read_document
 from knowledge.models import Passage, PassageKind, Quotation, Source
 from knowledge.parsing import parse_text
 from knowledge.quotations import find_speaker
-from knowledge.text import words
+from knowledge.text import word_forms, word_surfaces
 
 MANIFEST_NAME = "sources.toml"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -189,17 +189,45 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _lowercase_words(texts: Sequence[str]) -> frozenset[str]:
-    """Words that occur in lower case somewhere: capitalised, they are not names."""
-    return frozenset(
-        token.folded for text in texts for token in words(text) if token.surface[:1].islower()
-    )
+class _LowercaseWords:
+    """Words that occur in lower case somewhere in the texts (folded): capitalised, they are
+    not names. Only a quotation's speaker needs them, so they are gathered on the first
+    question asked of them, in one pass over the texts that finds words as `words` does but
+    normalises each distinct one once."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = texts
+        self._words: frozenset[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if self._words is None:
+            lower: set[str] = set()
+            for text in self._texts:
+                for chunk in _pieces(text):  # a book's words at once would be a huge list
+                    lower.update(w for w in word_surfaces(chunk) if w[:1].islower())
+            self._words = frozenset(folded for w in lower if (folded := word_forms(w)[0]))
+        return word in self._words
+
+
+def _pieces(text: str, size: int = 1 << 20) -> Iterator[str]:
+    """The text in pieces of about `size` characters, cut at line ends (no word spans one)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def cut_passages(sources: Sequence[Source], texts: Sequence[str]) -> list[Passage]:
     """Parse every text and number its paragraphs: refs are `<source>:<section>.<paragraph>`."""
-    common = _lowercase_words(texts)
-    passages: list[Passage] = []
+    return list(iter_passages(sources, texts))
+
+
+def iter_passages(sources: Sequence[Source], texts: Sequence[str]) -> Iterator[Passage]:
+    """`cut_passages`, one passage at a time (an index is built without holding them all)."""
+    common = _LowercaseWords(texts)
+    position = 0
     for source, raw in zip(sources, texts, strict=True):
         parsed = parse_text(raw, title=source.title, subtitle=source.subtitle)
         if not parsed.sections:
@@ -215,21 +243,19 @@ def cut_passages(sources: Sequence[Source], texts: Sequence[str]) -> list[Passag
                         attribution=block.attribution,
                         introduction=block.introduction,
                     )
-                passages.append(
-                    Passage(
-                        ref=f"{source.id}:{section_number}.{paragraph}",
-                        source_id=source.id,
-                        source_title=source.title,
-                        section=section_number,
-                        section_title=section.title,
-                        paragraph=paragraph,
-                        text=block.text,
-                        kind=PassageKind.QUOTATION if block.is_quotation else PassageKind.PROSE,
-                        quotation=quotation,
-                        position=len(passages),
-                        divisions=section.divisions,
-                        notes=tuple(block.notes),
-                    )
+                yield Passage(
+                    ref=f"{source.id}:{section_number}.{paragraph}",
+                    source_id=source.id,
+                    source_title=source.title,
+                    section=section_number,
+                    section_title=section.title,
+                    paragraph=paragraph,
+                    text=block.text,
+                    kind=PassageKind.QUOTATION if block.is_quotation else PassageKind.PROSE,
+                    quotation=quotation,
+                    position=position,
+                    divisions=section.divisions,
+                    notes=tuple(block.notes),
                 )
+                position += 1
                 previous_text = block.text
-    return passages

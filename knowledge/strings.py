@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from knowledge.files import RangeReader
+
 ENCODING = ("utf-8", "surrogatepass")  # byte order == code point order, so sorting agrees
 PREFIX_BYTES = 8
 PREFIX_DTYPE = np.dtype(f"S{PREFIX_BYTES}")  # zero-padded, so its order agrees with the strings'
@@ -21,8 +23,9 @@ PREFIX_DTYPE = np.dtype(f"S{PREFIX_BYTES}")  # zero-padded, so its order agrees 
 class StringTable:
     """Strings by position: table[i] is the i-th string's UTF-8 bytes."""
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
-        self._blob = memoryview(blob)  # slices of memoryviews are cheap, of arrays not
+    def __init__(self, blob: np.ndarray | RangeReader, offsets: np.ndarray) -> None:
+        # Slices of memoryviews are cheap, of arrays not; a RangeReader reads its slices.
+        self._blob = blob if isinstance(blob, RangeReader) else memoryview(blob)
         self._offsets = memoryview(offsets)  # indexing one gives a Python int
 
     def __len__(self) -> int:

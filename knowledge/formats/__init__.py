@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from knowledge.errors import SourceError
-from knowledge.formats import ebook, markup, pdf
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 """No study text is bigger; a bigger file is refused before it is read whole."""
@@ -25,11 +24,19 @@ def read_plain(path: Path, data: bytes) -> str:
     return decode_text(path, data)
 
 
+# The readers import their parsers when used: a process answering from a cached index reads
+# no file, and bs4, markdown-it and pypdf would be megabytes in each search worker.
+
+
 def read_markdown(path: Path, data: bytes) -> str:
+    from knowledge.formats import markup
+
     return markup.markdown_to_text(decode_text(path, data))
 
 
 def read_html(path: Path, data: bytes) -> str:
+    from knowledge.formats import markup
+
     text = markup.html_to_text(data)
     if "\x00" in text:
         raise SourceError(f"looks binary, not HTML: {path}")
@@ -37,10 +44,14 @@ def read_html(path: Path, data: bytes) -> str:
 
 
 def read_epub(path: Path, data: bytes) -> str:
+    from knowledge.formats import ebook
+
     return ebook.epub_to_text(path, data)
 
 
 def read_pdf(path: Path, data: bytes) -> str:
+    from knowledge.formats import pdf
+
     return pdf.pdf_to_text(path, data)
 
 

@@ -87,6 +87,22 @@ def test_without_an_encoder_the_library_answers_by_words_with_one_warning(
         semantic.encoder.cache_clear()
 
 
+def test_answering_by_words_alone_is_the_word_only_model(index_cache: Path) -> None:
+    """What the bot does under a burst: the same answer as a library without vectors."""
+    library = Library.load(SEEDS, cache_dir=index_cache)
+    if library.index.vectors is None:
+        pytest.skip("no sentence encoder on this platform")
+    words_only = Library(
+        library.sources,
+        library.passages,
+        dataclasses.replace(library.index, vectors=None, vectors_dir=None),
+    )
+    question = "Who succeeded Dzerzhinsky as head of the secret police?"
+    quick, plain = library.answer(question, by_words=True), words_only.answer(question)
+    assert quick == plain
+    assert [hit.score for hit in quick.hits] != [hit.score for hit in library.answer(question).hits]
+
+
 def test_vectors_made_by_another_process_are_picked_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

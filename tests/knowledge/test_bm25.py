@@ -74,6 +74,35 @@ def test_scores_equal_rank_bm25_on_random_corpora(where: Path | None) -> None:
             )
 
 
+def test_an_index_made_from_occurrences_scores_as_rank_bm25(where: Path | None) -> None:
+    """The library's index is made from its corpus's token arrays, not lists of terms: the
+    same scores, the same arrays as `build` gives."""
+    rng = random.Random(21)
+    for case in range(60):
+        corpus = random_corpus(rng)
+        if not any(corpus):
+            continue
+        vocabulary = sorted({t for doc in corpus for t in doc})
+        row = {t: i for i, t in enumerate(vocabulary)}
+        occurrences = [(row[t], d) for d, doc in enumerate(corpus) for t in doc]
+        rng.shuffle(occurrences)  # in any order
+        rows, docs = (np.array(column, dtype=np.int32) for column in zip(*occurrences, strict=True))
+        folder = where and where / str(case)
+        index = BM25Index.from_occurrences(
+            vocabulary, rows, docs, len(corpus), PARAMS, folder=folder
+        )
+        built = BM25Index.build(corpus, PARAMS)
+        for name in ("_indptr", "_doc_ids", "_tf", "_weights"):
+            assert np.array_equal(getattr(index, name), getattr(built, name)), name
+        reference = BM25Plus(corpus, k1=PARAMS.k1, b=PARAMS.b, delta=PARAMS.delta)
+        query = random_query(rng, corpus)
+        np.testing.assert_allclose(
+            index.scores(Counter(query)), reference.get_scores(query), rtol=1e-9, atol=0
+        )
+    with pytest.raises(ValueError, match="sorted"):
+        BM25Index.from_occurrences(["tsar", "duma"], np.zeros(1), np.zeros(1), 1, PARAMS)
+
+
 def test_scores_equal_rank_bm25_on_the_seed_paragraphs() -> None:
     # The seed prints one paragraph a line (no blank lines between them).
     paragraphs = [

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge import Library, QueryError, SourceError, UnknownReference
+from knowledge.sources import read_manifest, read_text
 from knowledge.text import split_sentences
 from tests.conftest import SEEDS, write_sources
 
@@ -140,7 +141,7 @@ def test_markdown_and_mentions_in_questions_are_just_words(library: Library) -> 
 
 
 def test_references_are_typable_with_or_without_source(library: Library) -> None:
-    assert library.passage("guardians:3.1") is library.passage("3.1")
+    assert library.passage("guardians:3.1") == library.passage("3.1")
     assert library.passage(" GUARDIANS : 3.1 ").ref == "guardians:3.1"
     assert library.next("guardians:3.1").ref == "guardians:3.2"
     assert library.previous("guardians:3.1").ref == "guardians:2.6"
@@ -230,6 +231,27 @@ def test_index_is_cached_and_rebuilt_when_a_text_changes(tmp_path: Path) -> None
     changed = Library.load(folder, cache_dir=cache)
     assert changed.passage("bastille:3.1").text.startswith("The prisoners")
     assert len(list(cache.glob("index-*"))) == 1 and list(cache.glob("index-*")) != indexes
+
+
+def test_a_warm_start_only_hashes_the_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the index cached, loading reads no text into memory (a library of books would
+    be hundreds of megabytes in every worker); a changed text is still noticed."""
+    import knowledge.library as module
+
+    folder = write_sources(tmp_path / "seeds", {"bastille": ("The Fall of the Bastille", SECOND)})
+    cache = tmp_path / "cache"
+    Library.load(folder, cache_dir=cache)
+    texts = [(source, read_text(source)) for source in read_manifest(folder)]
+    assert Library.is_cached(texts, cache)  # a text's file and the text give one key
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "read_text", lambda source: pytest.fail(f"read {source.file}"))
+        warm = Library.load(folder, cache_dir=cache)
+    assert warm.answer("Who refused to hand over the powder?").answered
+    text = folder / "bastille.txt"
+    text.write_text(text.read_text() + "Evening\nThe prisoners, seven in all, were freed.\n")
+    assert Library.load(folder, cache_dir=cache).passage("bastille:3.1").text.startswith("The")
 
 
 def test_corrupt_cache_is_rebuilt_not_fatal(tmp_path: Path) -> None:

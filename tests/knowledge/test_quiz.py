@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 
@@ -181,3 +182,36 @@ def test_the_pool_vocabulary_is_built_once_per_library(seed_library, monkeypatch
     assert questions[0] == QuizMaker(list(pool)).make(pool[:4], rng=random.Random(0))
     # A list may change: it is not cached.
     assert quiz_maker(list(pool)) is not quiz_maker(list(pool))
+
+
+def test_the_quiz_vocabulary_is_made_once_and_kept_with_the_index(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowledge.quiz as quiz
+
+    SEEDS = REPO / "seeds"
+    cache = tmp_path / "cache"
+    library = Library.load(SEEDS, cache_dir=cache, encode_limit=0)
+    assert not library.has_quiz_maker
+    made = library.quiz_maker()
+    assert library.quiz_maker() is made and library.has_quiz_maker
+    read = [library.passages[i] for i in range(8)]
+    expected = [made.make(read, rng=random.Random(seed)) for seed in range(6)]
+
+    builds: list[int] = []
+    real = quiz.Lexicon.of.__func__
+    monkeypatch.setattr(
+        quiz.Lexicon, "of", classmethod(lambda cls, ps: builds.append(1) or real(cls, ps))
+    )
+    opened = Library.load(SEEDS, cache_dir=cache, encode_limit=0)  # another process, say
+    assert opened.has_quiz_maker
+    kept = opened.quiz_maker()
+    assert builds == []  # read from the cache, not made again
+    assert [kept.make(read, rng=random.Random(seed)) for seed in range(6)] == expected
+
+    (file,) = cache.glob("index-*/quiz-vocabulary.json")
+    file.write_text('{"version": 1, "proper": 3}', encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        rebuilt = Library.load(SEEDS, cache_dir=cache, encode_limit=0).quiz_maker()
+    assert builds == [1] and len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
+    assert [rebuilt.make(read, rng=random.Random(seed)) for seed in range(6)] == expected
