@@ -86,6 +86,10 @@ class HistBot(commands.Bot):
                 guild=True, dm_channel=True, private_channel=True
             ),
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            # Nothing reads discord.py's cache of recent messages (its edit and reaction
+            # events); kept, it holds the last 1,000 messages (every answer, with its embed
+            # and buttons: some 70 objects each) for the garbage collector to scan.
+            max_messages=None,
         )
         self.settings = settings
         self.searcher = searcher

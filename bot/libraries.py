@@ -32,10 +32,13 @@ from knowledge.sources import read_manifest, read_text
 
 log = logging.getLogger(__name__)
 
-PASSAGE_OVERHEAD_BYTES = 1_000
-"""A passage's memory beyond its text: the Passage object, its ref and title strings, its
-entries in the library's look-up tables. Checked with tracemalloc on the two Gutenberg books'
-library (1,515 passages: estimated 3.9 MB, allocated 3.3 MB); `benchmarks/server_libraries.py`
+LIBRARY_OVERHEAD_BYTES = 200_000
+"""A loaded library's own memory beyond its sections: the Library and index objects, the
+maps of some forty cached files, the answering model's arrays."""
+SECTION_OVERHEAD_BYTES = 1_000
+"""Per section: its row of the passage store's table, its SectionInfo and look-up entries.
+A library's passages, their words and its index are memory-mapped files (page cache, shared
+by every process and reclaimable), so they are not counted. `benchmarks/server_libraries.py`
 prints the estimate beside the resident memory the libraries add."""
 
 
@@ -53,10 +56,9 @@ class NotIndexed(Exception):
 
 
 def estimated_bytes(library: Library) -> int:
-    """Roughly the memory a loaded library holds of its own: its passages as Python objects
-    (the index arrays are memory-mapped and shared, so they are not counted)."""
-    text = sum(len(p.text) + sum(len(n) for n in p.notes) for p in library.passages)
-    return text + PASSAGE_OVERHEAD_BYTES * len(library.passages)
+    """Roughly the memory a loaded library holds of its own (its passages and index are
+    memory-mapped, shared between processes: not counted)."""
+    return LIBRARY_OVERHEAD_BYTES + SECTION_OVERHEAD_BYTES * len(library.sections())
 
 
 class ServerLibraries:

@@ -239,8 +239,8 @@ class Replies:
         if self._acknowledged(interaction):
             return
         how: Deferral = "update" if update else "private" if ephemeral else "public"
-        await self._promise(interaction, how)  # before the deferral goes out
         try:
+            await self._promise(interaction, how)  # before the deferral goes out
             await self._first_response(interaction, how, None)
         except BaseException:
             await self._settle(interaction)  # never acknowledged: nothing is owed

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -30,6 +31,9 @@ from bot.storage import SqliteSessionStore
 from bot.storage.journal import InteractionJournal
 from bot.uploads import SqliteUploadStore
 from knowledge import Library
+
+YOUNG_GC_THRESHOLD = 10_000
+"""Allocations (net of frees) between collections of the youngest generation (CPython: 700)."""
 
 
 class _WithoutVoiceWarnings(logging.Filter):
@@ -111,6 +115,25 @@ async def log_in(bot: HistBot, settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
 
+def freeze_startup_heap() -> None:
+    """Leave what start-up made (modules, the library, discord.py's state: some 90,000
+    objects that live as long as the process) out of every later garbage collection, and
+    collect the young generation less often.
+
+    CPython's cyclic collector scans every tracked object in a full collection, and a burst
+    of interactions triggers several: measured under a 1,000-question burst on the 2-core
+    test machine, the collector took about a second of the event loop's five, each full
+    collection 0.1-0.25 s. `gc.freeze` moves the objects alive now to a permanent
+    generation the collector never scans. The interactions in flight (each some 150
+    objects: tasks, coroutines, payloads, requests) live for seconds, so a young
+    generation of 700 objects was collected every few interactions and promoted them all
+    to be scanned again; at 10,000 the collector took about a third of that time.
+    Reference counting still frees nearly everything the moment it is unused."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def _token(settings: Settings) -> str:
     if settings.discord_token is None:
         raise RuntimeError("no Discord token configured (DISCORD_TOKEN)")
@@ -128,6 +151,7 @@ def run_bot(settings: Settings, library: Library) -> None:
                 heartbeat = asyncio.ensure_future(health.beat(bot, settings.heartbeat_path))
                 try:
                     await log_in(bot, settings)
+                    freeze_startup_heap()
                     if not bot.is_closed():
                         await bot.connect()
                     await shutdown.finished()

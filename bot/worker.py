@@ -11,12 +11,14 @@ It imports the knowledge library and nothing of Discord, so a worker starts ligh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.libraries import Scope, ServerLibraries
 from bot.uploads import UploadRefused, UploadStore
@@ -25,6 +27,8 @@ from knowledge.formats import read_document_bytes
 from knowledge.sources import cut_passages
 
 PARENT_CHECK_SECONDS = 0.5
+INDEXER_NICENESS = 10
+"""How much lower the indexing worker's CPU priority is than the searches' (os.nice)."""
 _libraries: ServerLibraries | None = None
 _failure: str | None = None
 
@@ -55,6 +59,7 @@ def load(
     try:
         # Never encode sentences here: the bot process or the indexing worker does.
         shipped = Library.load(Path(sources_dir), cache_dir=Path(cache_dir), encode_limit=0)
+        shipped.warm_up()  # the first question is answered as quickly as the rest
         _libraries = ServerLibraries(
             shipped,
             Path(sources_dir),
@@ -65,6 +70,15 @@ def load(
         )
     except Exception as exc:
         _failure = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
+
+
+def load_indexer(*args: Any) -> None:
+    """The indexing worker's initializer: `load`, at a lower CPU priority. Indexing an upload
+    and making sentence vectors are background work (seconds to minutes, replies deferred);
+    run at the searches' priority they would slow every answer on a machine with few cores."""
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on some platforms
+        os.nice(INDEXER_NICENESS)
+    load(*args)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -89,8 +103,8 @@ def ready() -> bool:
 # -- search workers ----------------------------------------------------------------------------
 
 
-def answer(scope: Scope | None, question: str, limit: int, context: str) -> Answer:
-    return _loaded().get(scope).answer(question, limit, context)
+def answer(scope: Scope | None, question: str, limit: int, context: str, by_words: bool) -> Answer:
+    return _loaded().get(scope).answer(question, limit, context, by_words=by_words)
 
 
 def search(scope: Scope | None, query: str, limit: int) -> list[Hit]:
@@ -128,6 +142,14 @@ def make_vectors(guild_id: int | None) -> int:
     count = library.index.missing_sentences()
     library.make_vectors()
     return count
+
+
+def make_quiz_vocabulary(guild_id: int | None) -> None:
+    """Make a library's quiz vocabulary (a read of every passage: a minute for 100,000) and
+    keep it in its index cache, where the bot process reads it (not kept here)."""
+    libraries = _loaded()
+    library = libraries.shipped if guild_id is None else libraries.build(guild_id)
+    library.quiz_maker(keep=False)
 
 
 def index_server(guild_id: int) -> int:

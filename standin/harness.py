@@ -291,6 +291,10 @@ class Reply(Msg):
         return self.interaction.ack_latency
 
     @property
+    def answer_latency(self) -> float | None:
+        return self.interaction.answer_latency
+
+    @property
     def deferred(self) -> bool:
         return self.ack_type in (5, 6)
 
@@ -462,7 +466,9 @@ class Discord:
         w = self.world
         owner = self._user_ref(w.add_user(f"{name.split()[0].lower()}-owner"))
         guild = w.add_guild(name, owner.id)
-        bot_role = w.add_role(guild.id, self.server.config.bot_name, p.BOT_PERMISSIONS, bot_id=w.bot_id)
+        bot_role = w.add_role(
+            guild.id, self.server.config.bot_name, p.BOT_PERMISSIONS, bot_id=w.bot_id
+        )
         role_ids = [w.add_role(guild.id, role, 0) for role in roles]
         w.add_member(guild.id, owner.id)
         w.add_member(guild.id, w.bot_id, roles=[bot_role])

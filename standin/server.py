@@ -270,6 +270,7 @@ class InteractionRecord:
     target_message_id: int | None = None  # the message a component sits on
     acked_at: float | None = None
     ack_type: int | None = None
+    answered_at: float | None = None  # when the first visible answer arrived (not a deferral)
     ack_call: RestCall | None = None
     callbacks: list[RestCall] = field(default_factory=list)
     rejected_callbacks: list[RestCall] = field(default_factory=list)
@@ -292,6 +293,17 @@ class InteractionRecord:
     def ack_latency(self) -> float | None:
         """Seconds from the INTERACTION_CREATE dispatch to the accepted callback."""
         return None if self.acked_at is None else self.acked_at - self.created_at
+
+    @property
+    def answer_latency(self) -> float | None:
+        """Seconds from the INTERACTION_CREATE dispatch to the first answer: a message response,
+        the edit of a deferred response, or a follow-up."""
+        return None if self.answered_at is None else self.answered_at - self.created_at
+
+    def mark_answered(self, call: RestCall) -> None:
+        """`call` delivered an answer; the first one counts."""
+        if self.answered_at is None:
+            self.answered_at = call.received_at
 
     @property
     def double_acks(self) -> int:
@@ -2395,6 +2407,7 @@ class StandinServer:
             )
             record.original_message_id = response_id = int(message["id"])
             record.ephemeral = bool(int(message["flags"]) & MessageFlag.EPHEMERAL)
+            record.mark_answered(req.call)
             await self.publish_message(message, meta)
         elif ctype == 5:
             flags = MessageFlag.LOADING | (int(data.get("flags") or 0) & MessageFlag.EPHEMERAL)
@@ -2457,6 +2470,7 @@ class StandinServer:
         updated = await self.edit_message(msg, req.body(), req.files, req.call)
         if int(msg["id"]) == record.original_message_id:
             record.loading = False
+            record.mark_answered(req.call)
         return 200, updated
 
     async def h_delete_original(self, req: Req) -> tuple[int, Any]:
@@ -2484,6 +2498,7 @@ class StandinServer:
         updated = await self.edit_message(msg, req.body(), req.files, req.call)
         if int(msg["id"]) == record.original_message_id:
             record.loading = False
+            record.mark_answered(req.call)
         return 200, updated
 
     async def h_delete_webhook_message(self, req: Req) -> tuple[int, Any]:
@@ -2500,6 +2515,7 @@ class StandinServer:
             self._validate_message(body, req.files, creating=True)
             updated = await self.edit_message(msg, body, req.files, req.call)
             record.loading = False
+            record.mark_answered(req.call)
             return 200, updated
         self._validate_message(body, req.files, creating=True)
         msg, meta = self.build_message(
@@ -2512,6 +2528,7 @@ class StandinServer:
             message_type=self._response_type(record),
         )
         record.followup_ids.append(int(msg["id"]))
+        record.mark_answered(req.call)
         await self.publish_message(msg, meta)
         return 200, msg  # for interaction follow-ups `wait` is always true (Discord docs)
 

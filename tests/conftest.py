@@ -23,6 +23,8 @@ def index_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (HISTBOT_INDEX_CACHE_DIR, as instances may share one): the shipped texts are indexed and
     their sentences encoded once, not per test."""
     folder = tmp_path_factory.mktemp("index-cache")
+    # Encoded now, so a bot (which starts without encoding) answers with them from the start.
+    Library.load(SEEDS, cache_dir=folder)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HISTBOT_INDEX_CACHE_DIR", str(folder))
         yield folder

@@ -139,7 +139,6 @@ class Mentions(commands.Cog):
         await bot.replies.reply(message, **answer_message(answer))
 
 
-
 def context_of(earlier: discord.Embed | None) -> str:
     """An earlier answer as its reader saw it: the question asked and the quote shown (the
     follow-up's "him" is whom they were about)."""

@@ -8,10 +8,14 @@ answers every entry whose token is still valid (`bot.intake`).
 
 An entry is committed before the deferral is sent and deleted once the answer is delivered:
 two writes per question, so under a burst hundreds a second. They are made on the event
-loop's own thread, each a single autocommitted statement of some tens of microseconds: in WAL
-mode with synchronous=NORMAL a commit only appends to the log, without an fsync. (Handing
-each write to a thread of its own was measured slower: every hand-off makes the loop wait
-for the GIL, and at 300 questions a second that cost a fifth of its time.) The log is folded
+loop's own thread, and gathered: everything recorded and settled in one iteration of the
+loop is committed in one transaction at its end, and each `record` returns once its entry is
+committed (so still before its deferral is sent). In WAL mode with synchronous=NORMAL a
+commit only appends to the log, without an fsync, but it is still a few writes to the file
+and its locks; under a burst an iteration records tens of interactions, and one commit for
+them all keeps the loop's share of file writes small when the disk is busy. (Handing each
+write to a thread of its own was measured slower: every hand-off makes the loop wait for
+the GIL, and at 300 questions a second that cost a fifth of its time.) The log is folded
 back into the file (a checkpoint, which does fsync) every few seconds on a worker thread,
 never on the loop. A committed write survives the process being killed at any moment, which
 is what the journal is for; a machine crash may lose the last entries, whose interactions
@@ -140,8 +144,13 @@ class InteractionJournal:
         self._written = False
         self._checkpoints: asyncio.Task[None] | None = None
         self._checked = 0.0
+        self._recorded: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        """Entries to insert at the end of the loop's iteration, each with its waiting
+        `record`."""
         self._settled: list[int] = []
         """Answered interactions, deleted together at the end of the loop's iteration."""
+        self._flushing = False
+        """An end-of-iteration commit is scheduled."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,7 +161,7 @@ class InteractionJournal:
             self._checkpoints = asyncio.ensure_future(self._checkpointing())
 
     async def close(self) -> None:
-        self._delete_settled()
+        self._flush()
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -210,38 +219,69 @@ class InteractionJournal:
     # -- what the bot records ----------------------------------------------------------------
 
     async def record(self, owed: Owed) -> None:
-        """An interaction is about to be deferred (committed before the deferral is sent)."""
-        self._execute(
-            RECORD,
-            (
-                owed.id,
-                owed.application_id,
-                owed.token,
-                owed.created_at,
-                owed.deferred_at,
-                owed.deferral,
-                owed.asked,
-                orjson.dumps(owed.payload).decode(),
-                owed.attempts,
-            ),
+        """An interaction is about to be deferred: returns once its entry is committed (with
+        the others recorded in the same iteration of the loop), before the deferral is sent."""
+        row = (
+            owed.id,
+            owed.application_id,
+            owed.token,
+            owed.created_at,
+            owed.deferred_at,
+            owed.deferral,
+            owed.asked,
+            orjson.dumps(owed.payload).decode(),
+            owed.attempts,
         )
+        committed = asyncio.get_running_loop().create_future()
+        self._recorded.append((row, committed))
+        self._flush_soon()
+        await committed
 
     async def settled(self, interaction_id: int) -> None:
         """The interaction is answered (or was never acknowledged): nothing is owed. Deleted
-        with the others answered in the same iteration of the loop, in one statement."""
-        if not self._settled:
-            asyncio.get_running_loop().call_soon(self._delete_settled)
+        with the others answered in the same iteration of the loop, in the same commit."""
         self._settled.append(interaction_id)
+        self._flush_soon()
 
-    def _delete_settled(self) -> None:
-        ids, self._settled = self._settled, []
-        for start in range(0, len(ids) if self._db is not None else 0, 500):
-            chunk = ids[start : start + 500]  # within SQLite's limit on parameters
-            marks = ",".join("?" * len(chunk))
+    def _flush_soon(self) -> None:
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Commit what this iteration of the loop recorded and settled, in one transaction:
+        insertions first, so an entry settled in the iteration that recorded it is gone."""
+        self._flushing = False
+        recorded, self._recorded = self._recorded, []
+        settled, self._settled = self._settled, []
+        if not recorded and not (settled and self._db is not None):
+            return
+        try:
+            db = self._connection()
             try:
-                self._execute(f"DELETE FROM owed WHERE id IN ({marks})", tuple(chunk))
-            except StorageUnavailable as exc:
-                log.error("%d answered interactions still journaled: %s", len(chunk), exc)
+                db.execute("BEGIN")
+                db.executemany(RECORD, [row for row, _ in recorded])
+                for start in range(0, len(settled), 500):
+                    chunk = settled[start : start + 500]  # within SQLite's limit on parameters
+                    marks = ",".join("?" * len(chunk))
+                    db.execute(f"DELETE FROM owed WHERE id IN ({marks})", chunk)
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise StorageUnavailable(f"the {WHAT} {self.path} failed: {exc}") from exc
+        except StorageUnavailable as exc:
+            for _, committed in recorded:
+                if not committed.done():
+                    committed.set_exception(exc)
+            if settled:
+                log.error("%d answered interactions still journaled: %s", len(settled), exc)
+            return
+        self._written = True
+        for _, committed in recorded:
+            if not committed.done():
+                committed.set_result(None)
 
     async def attempt(self, interaction_id: int) -> None:
         """One more try at answering it is starting (a resume that crashes the process is
@@ -250,7 +290,7 @@ class InteractionJournal:
 
     async def owed(self) -> list[Owed]:
         """Everything owed, oldest first."""
-        self._delete_settled()
+        self._flush()
         rows = self._execute("SELECT * FROM owed ORDER BY deferred_at, id")
         return [
             Owed(

@@ -20,6 +20,7 @@ import pytest
 
 from bot.cli import main
 from bot.storage import SqliteSessionStore
+from knowledge import semantic
 from tests.bot.storage.helpers import damage_table, start
 from tests.conftest import SEEDS, write_sources
 
@@ -101,7 +102,12 @@ def test_ask_json_has_the_documented_fields(histbot: Histbot) -> None:
 
 
 def test_ask_json_stdin_answers_each_line_in_order(histbot: Histbot) -> None:
-    questions = ["who was andres nin", "", "When was the Warsaw Pact signed?", "who was yezov"]
+    questions = [
+        "who was andres nin",
+        "",
+        "When was the Warsaw Pact signed?",
+        "who was the first head of the cheka",
+    ]
     result = histbot("ask", "--json", "-", stdin="\n".join(questions) + "\n")
     assert result.code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -485,3 +491,12 @@ def test_sources_shows_each_part_of_a_book(histbot: Histbot, tmp_path: Path) -> 
     assert "annals  The Annals  (3 passages in 3 sections)" in shown.stdout
     assert "§1   book I, ch. I — Chapter I: The Founding  [1]" in shown.stdout
     assert "§3   book II, ch. I — Chapter I: The Republic  [1]" in shown.stdout
+
+
+def test_index_builds_the_index_and_sentence_vectors_now(histbot: Histbot) -> None:
+    result = histbot("index")
+    assert result.code == 0, result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("indexed 1 texts: 51 passages, 202 sentences, ")
+    state = "words only" if semantic.encoder() is None else "with sentence vectors"
+    assert state in last

@@ -214,6 +214,8 @@ async def test_slash_defer_then_follow_up(standin: Discord, bot: TinyBot) -> Non
     reply = await standin.slash("ask", question="who was Beria?", user=standin.alice)
     assert reply.ack_type == 5
     assert reply.ack_latency is not None and reply.ack_latency < 3
+    # the answer is the follow-up, sent 10 ms after the deferral at the earliest
+    assert reply.answer_latency is not None and reply.answer_latency >= reply.ack_latency + 0.01
     assert not reply.loading and not reply.ephemeral and reply.flags == 0
     assert reply.content == f"<@{standin.alice.id}> here is what I found"
     assert reply.embeds[0]["title"] == "Answer" and "who was Beria?" in reply.text
@@ -234,6 +236,7 @@ async def test_slash_defer_then_follow_up(standin: Discord, bot: TinyBot) -> Non
 async def test_button_click_answers_ephemerally(standin: Discord, bot: TinyBot) -> None:
     reply = await standin.slash("quote")
     assert reply.ack_type == 4 and reply.content == "Beria rose in 1938."
+    assert reply.answer_latency is not None and reply.answer_latency == reply.ack_latency
     assert reply.button_labels == ["Full passage", "Source"]
     clicked = await standin.click(reply, "Full passage", user=standin.bob)
     assert clicked.ack_type == 4 and clicked.ephemeral and clicked.flags & 64

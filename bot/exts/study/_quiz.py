@@ -1,8 +1,9 @@
 """Quizzes: a cloze question on the passages the group has read, one vote per member, and
 the answer revealed to everyone when the next quiz starts (or on /study reveal).
 
-The library's quiz maker builds a vocabulary from every passage once (seconds for a large
-library): `QuizVocabulary` prepares it in the background when a session starts.
+The library's quiz maker needs a vocabulary of every passage, made once per library (a minute
+for a large one, in the indexing worker) and kept with its index: `QuizVocabulary` prepares
+it in the background when a session starts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.exts.study._errors import StudyError, session_must_be_open
 from bot.exts.study._messages import LETTERS, answer_quote, quiz_message, reveal_embed
 from bot.rendering.text import CONTENT_LIMIT, clean, fit
 from bot.storage import AlreadyVoted, NotFound, SessionClosed, StudySession
-from knowledge.quiz import QuizQuestion, quiz_maker
+from knowledge.quiz import QuizQuestion
 
 if TYPE_CHECKING:
     from bot.bot import HistBot
@@ -40,8 +41,7 @@ class QuizVocabulary:
         searcher = self.bot.searcher
 
         async def warm() -> None:
-            library = await searcher.library_of(guild_id)
-            await searcher.run(quiz_maker, library.passages)
+            await searcher.quiz_maker(guild_id)
 
         self._warming = asyncio.ensure_future(warm())
         self._warming.add_done_callback(_log_failure)
@@ -62,6 +62,7 @@ async def new_quiz(bot: HistBot, session: StudySession, user: discord.abc.User) 
     excludes this one's question, and its seed follows the quizzes already asked."""
     store, searcher = bot.store, bot.searcher
     library = await searcher.library_of(session.guild_id)
+    maker = await searcher.quiz_maker(session.guild_id)  # made once per library, not per quiz
     refs = await store.read_refs(session.id)
     asked = await store.quizzes(session.id)
 
@@ -69,8 +70,7 @@ async def new_quiz(bot: HistBot, session: StudySession, user: discord.abc.User) 
         read = [library.passage(ref) for ref in refs]
         rng = random.Random(f"{session.id}:{len(asked) + 1}")
         exclude = [(q.question.ref, q.question.answer) for q in asked]
-        # The library's vocabulary is built once (see QuizVocabulary), not per quiz.
-        return quiz_maker(library.passages).make(read, rng=rng, exclude=exclude)
+        return maker.make(read, rng=rng, exclude=exclude)
 
     question = await searcher.run(generate)
     if question is None:

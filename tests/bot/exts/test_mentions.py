@@ -50,9 +50,9 @@ async def test_reply_to_an_answer_is_a_follow_up(
     asked: list[tuple[str, str]] = []
     answer = library.answer
 
-    def spy(question: str, limit: int = 5, context: str = "") -> Any:
+    def spy(question: str, limit: int = 5, context: str = "", by_words: bool = False) -> Any:
         asked.append((question, context))
-        return answer(question, limit, context)
+        return answer(question, limit, context, by_words)
 
     monkeypatch.setattr(library, "answer", spy)
     (follow_up,) = await standin.say("was he arrested?", reply_to=first)

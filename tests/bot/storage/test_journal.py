@@ -4,6 +4,8 @@ when opened, and a journal deleted under the bot is started afresh."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -48,6 +50,33 @@ async def test_what_is_owed_until_it_is_settled(tmp_path: Path) -> None:
         expected.payload,
     )
     assert left.expires_at() == pytest.approx(left.created_at + 15 * 60)
+
+
+async def test_records_of_one_loop_iteration_are_committed_together_before_they_return(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "interactions.sqlite3"
+
+    def committed() -> set[int]:
+        with contextlib.closing(sqlite3.connect(path)) as other:  # another connection
+            return {row[0] for row in other.execute("SELECT id FROM owed")}
+
+    async with InteractionJournal(path) as journal:
+        seen: dict[int, set[int]] = {}
+
+        async def record(interaction_id: int) -> None:
+            await journal.record(owed(interaction_id))
+            seen[interaction_id] = committed()
+
+        await asyncio.gather(record(1), record(2), record(3))
+        assert seen == {1: {1, 2, 3}, 2: {1, 2, 3}, 3: {1, 2, 3}}
+
+        recording = asyncio.ensure_future(journal.record(owed(4)))
+        await asyncio.sleep(0)  # its entry waits for the end of the iteration
+        assert not recording.done()
+        await journal.settled(4)  # settled in the same iteration: not left behind
+        await recording
+        assert committed() == {1, 2, 3}
 
 
 def test_a_record_survives_sigkill_right_after_it_returns(tmp_path: Path) -> None:
