@@ -85,8 +85,17 @@ def build() -> tuple[float, int]:
     """The image on BASE; (seconds, size in bytes)."""
     started = time.monotonic()
     subprocess.run(
-        ["docker", "build", "--network", "host", "--build-arg", f"PYTHON_IMAGE={BASE}",
-         "-t", IMAGE, str(REPO)],
+        [
+            "docker",
+            "build",
+            "--network",
+            "host",
+            "--build-arg",
+            f"PYTHON_IMAGE={BASE}",
+            "-t",
+            IMAGE,
+            str(REPO),
+        ],
         check=True,
         env={**os.environ, "DOCKER_BUILDKIT": "0"},
         stdout=subprocess.DEVNULL,
@@ -135,12 +144,12 @@ async def stop_during_burst(standin: Discord, size: int) -> dict[str, Any]:
     await standin.wait_for_bot(timeout=120)
     healthy_after = await wait_healthy(name, 60)
     records = [
-        await standin.send_slash("ask", question=QUESTIONS[i % len(QUESTIONS)])
-        for i in range(size)
+        await standin.send_slash("ask", question=QUESTIONS[i % len(QUESTIONS)]) for i in range(size)
     ]
     await standin.server.wait_until(
-        lambda: sum(r.acked and not r.loading for r in records) >= 3
-        and sum(map(owed, records)) >= 5,
+        lambda: (
+            sum(r.acked and not r.loading for r in records) >= 3 and sum(map(owed, records)) >= 5
+        ),
         60,
         "the burst half answered",
     )

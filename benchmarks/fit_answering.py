@@ -76,6 +76,10 @@ REGULARISATION_CHOICE = 0.01
 ANSWERED_SHARE = 0.9
 """The operating point on the abstention curve: the threshold answers this share of the
 fitted part's answerable questions (see the curve printed for the held-back part)."""
+LACKING = ("names_missing", "missing_passage", "missing_pair")
+"""What a candidate lacks of the question never counts in its favour: the conditional logit's
+weights of these are bounded at 0 (with correlated signals a free fit can give one a
+positive weight, which then ranks a passage without the question's name first)."""
 NEIGHBOUR = 0.2
 """Probability (of the sentences model) for a sentence beside the quoted one to join it."""
 
@@ -171,7 +175,8 @@ def fit_choice(groups: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ..
             gradient -= (np.where(y, p / right, 0.0) - p) @ x
         return total, gradient
 
-    found = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B")
+    bounds = [(None, 0.0) if name in LACKING else (None, None) for name in names]
+    found = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B", bounds=bounds)
     # Scores are only compared within a question: a softmax leaves the intercept at 0.
     return LinearModel(names, mean, scale, found.x, 0.0)
 

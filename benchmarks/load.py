@@ -1,15 +1,21 @@
-"""Load benchmark: bursts of /ask interactions against the real bot in its own process.
+"""Load benchmark: bursts of /ask interactions against the real bot in its own process,
+beside a minimal reference bot measured the same way in the same run.
 
     python benchmarks/load.py                      # bursts of 100, 500 and 1,000 within 1 s
     python benchmarks/load.py --sizes 50,200 --json results.json
+    python benchmarks/load.py --fresh --sizes 100   # start-up on an empty data dir
 
-The Discord stand-in (standin/) runs in this process on loopback; the bot runs as
-``histbot run`` in a child process pointed at it (``DISCORD_API_BASE``, the gateway URL,
-``HISTBOT_ASK_COOLDOWN=0``, a temporary ``HISTBOT_DATA_DIR``). Each burst dispatches N
-INTERACTION_CREATE events spread evenly over one second (questions from the dev set,
-``../shared/eval/dev.jsonl``), waits until every interaction is answered or given up on, and
-prints: acknowledged within 3 s (count, share), ack latency p50/p99/max, answers delivered,
-errors, and the bot process's CPU time and peak RSS.
+Each bot runs in a child process against its own Discord stand-in (standin/, in this process
+on loopback): histbot as ``histbot run`` (``DISCORD_API_BASE``, the gateway URL,
+``HISTBOT_ASK_COOLDOWN=0``, a temporary ``HISTBOT_DATA_DIR`` prepared by ``histbot index``, so
+its texts' sentence vectors are made as after the bot's first minute), and the reference,
+``benchmarks/reference_bot.py``: /ask deferred, plain ``rank_bm25.BM25Okapi`` over the texts'
+paragraphs in a thread, the best paragraph as the follow-up. For each burst size, histbot's
+burst then the reference's: N INTERACTION_CREATE events spread evenly over one second
+(questions from ``benchmarks/data/dev/dev.jsonl``), then a wait until every interaction is
+answered or given up on. Printed per bot and burst: acknowledged within 3 s, ack latency
+p50/p99, answer latency (dispatch to the answer reaching the stand-in) p50/p99/max, answers
+delivered, errors, and the CPU time and peak RSS of the bot process with its workers.
 
 Discord needs an acknowledgement within 3 s; the stand-in refuses later ones with 404
 Unknown interaction, exactly as Discord does, so "errors" counts what users would see fail.
@@ -27,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,7 +44,9 @@ sys.path.insert(0, str(REPO))
 
 from standin import Discord, InteractionRecord, StandinConfig, UserRef  # noqa: E402
 
-DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
+DEV_SET = REPO / "benchmarks" / "data" / "dev" / "dev.jsonl"
+REFERENCE_BOT = REPO / "benchmarks" / "reference_bot.py"
+BOTS = ("histbot", "reference")
 ACK_DEADLINE = 3.0
 
 # The bot process: discord.py's Client connects to DiscordWebSocket.DEFAULT_GATEWAY (it never
@@ -59,6 +68,7 @@ sys.exit(main(["run"]))
 class BurstResult:
     """What one burst measured; printed as a table row and written with --json."""
 
+    bot: str
     size: int
     dispatch_seconds: float
     acked: int
@@ -67,6 +77,9 @@ class BurstResult:
     ack_p50_ms: float | None
     ack_p99_ms: float | None
     ack_max_ms: float | None
+    answer_p50_ms: float | None
+    answer_p99_ms: float | None
+    answer_max_ms: float | None
     answered: int
     errors: int
     error_codes: dict[str, int]
@@ -97,18 +110,15 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def answered(record: InteractionRecord, discord: Discord) -> bool:
-    """Acknowledged, and a visible answer exists (a deferred message was resolved)."""
-    if not record.acked:
-        return False
-    if record.ack_type == 5:
-        return not record.loading
-    return record.original_message_id is not None or bool(record.followup_ids)
+def answered(record: InteractionRecord) -> bool:
+    """Acknowledged, and a visible answer arrived (a message response, the edit of a
+    deferred one, or a follow-up)."""
+    return record.acked and record.answered_at is not None
 
 
-def finished(record: InteractionRecord, discord: Discord) -> bool:
+def finished(record: InteractionRecord) -> bool:
     """Nothing more will happen: answered, never acked by the deadline, or gone quiet."""
-    if answered(record, discord):
+    if answered(record):
         return record.in_flight == 0
     now = time.monotonic()
     if not record.acked:
@@ -150,6 +160,7 @@ def cpu_seconds(proc: psutil.Process) -> float:
 
 
 async def run_burst(
+    name: str,
     discord: Discord,
     proc: psutil.Process,
     size: int,
@@ -178,20 +189,22 @@ async def run_burst(
     dispatch_seconds = time.monotonic() - started
     with contextlib.suppress(TimeoutError):
         await discord.server.wait_until(
-            lambda: all(finished(r, discord) for r in records),
+            lambda: all(finished(r) for r in records),
             timeout,
             f"{size} interactions to finish",
         )
     wall = time.monotonic() - started
     latencies = [r.ack_latency for r in records if r.ack_latency is not None]
     in_time = sum(1 for lat in latencies if lat <= ACK_DEADLINE)
-    ok = sum(1 for r in records if answered(r, discord))
+    answers = [r.answer_latency for r in records if answered(r) and r.answer_latency is not None]
+    ok = len(answers)
     codes: dict[str, int] = {}
     for call in (c for r in records for c in r.calls if c.status >= 400):
         code = call.response.get("code") if isinstance(call.response, dict) else None
         key = f"{call.status}/{code}" if code is not None else str(call.status)
         codes[key] = codes.get(key, 0) + 1
     return BurstResult(
+        bot=name,
         size=size,
         dispatch_seconds=round(dispatch_seconds, 3),
         acked=len(latencies),
@@ -200,6 +213,9 @@ async def run_burst(
         ack_p50_ms=_ms(percentile(latencies, 50)),
         ack_p99_ms=_ms(percentile(latencies, 99)),
         ack_max_ms=_ms(max(latencies) if latencies else None),
+        answer_p50_ms=_ms(percentile(answers, 50)),
+        answer_p99_ms=_ms(percentile(answers, 99)),
+        answer_max_ms=_ms(max(answers) if answers else None),
         answered=ok,
         errors=sum(codes.values()),
         error_codes=dict(sorted(codes.items())),
@@ -215,27 +231,53 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 1)
 
 
-def start_bot(
-    discord: Discord, data_dir: Path, log_path: Path, sources: Path | None
-) -> subprocess.Popen[bytes]:
+@dataclass
+class RunningBot:
+    """A bot process under test and the stand-in it talks to."""
+
+    name: str
+    discord: Discord
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    users: list[UserRef]
+
+    @property
+    def proc(self) -> psutil.Process:
+        return psutil.Process(self.process.pid)
+
+
+def bot_command(
+    name: str, discord: Discord, data_dir: Path, sources: Path | None
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that start bot ``name`` against ``discord``."""
     env = {
         **os.environ,
         "DISCORD_TOKEN": "load-benchmark-token",
         "DISCORD_API_BASE": discord.api_base,
         "DISCORD_GATEWAY_URL": discord.gateway_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    if name == "reference":
+        env["REFERENCE_GUILD_ID"] = str(discord.guild_id)
+        if sources is not None:
+            env["REFERENCE_SOURCES_DIR"] = str(sources)
+        return [sys.executable, str(REFERENCE_BOT)], env
+    env |= {
         "HISTBOT_DATA_DIR": str(data_dir),
         "HISTBOT_ASK_COOLDOWN": "0",
         "HISTBOT_SEARCH_COOLDOWN": "0",
         "HISTBOT_DEV_GUILD_IDS": str(discord.guild_id),
         "HISTBOT_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
     }
     if sources is not None:
         env["HISTBOT_SOURCES_DIR"] = str(sources)
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-c", BOOT], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    return [sys.executable, "-c", BOOT], env
+
+
+def spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a bot process with its output in ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def stop_bot(bot: subprocess.Popen[bytes]) -> None:
@@ -248,20 +290,72 @@ def stop_bot(bot: subprocess.Popen[bytes]) -> None:
             bot.wait(5)
 
 
+async def boot(
+    name: str, args: argparse.Namespace, questions: list[str], tmp: Path, stack: AsyncExitStack
+) -> RunningBot:
+    """Start a stand-in and bot ``name`` against it; wait until it has answered a warm-up."""
+    discord = await Discord.start(StandinConfig(heartbeat_interval_ms=args.heartbeat_ms))
+    stack.push_async_callback(discord.stop)
+    users = [discord.alice, discord.bob, discord.mod]
+    users += [await discord.add_member(f"reader{i}") for i in range(args.users - len(users))]
+    log_path = tmp / f"{name}.log"
+    argv, env = bot_command(
+        name, discord, tmp / f"{name}-data", Path(args.sources) if args.sources else None
+    )
+    if name == "histbot" and not args.fresh:
+        # As deployed: `histbot index` makes the index and the texts' sentence vectors before
+        # the bot starts, so the bursts meet the bot as it runs after its first minute.
+        index = "from bot.cli import main; raise SystemExit(main(['index']))"
+        made = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", index, cwd=REPO, env=env, stdout=subprocess.DEVNULL
+        )
+        if await made.wait():
+            raise SystemExit("histbot index failed")
+    process = spawn(argv, env, log_path)
+    stack.callback(stop_bot, process)
+    if args.show_log:
+        stack.callback(
+            lambda: print(
+                f"--- {name} log\n{log_path.read_text(errors='replace')[-5000:]}", file=sys.stderr
+            )
+        )
+    started = time.monotonic()
+    ready = asyncio.ensure_future(discord.wait_for_bot(timeout=args.startup_timeout))
+    while not ready.done():
+        if process.poll() is not None:
+            ready.cancel()
+            raise SystemExit(
+                f"{name} exited during start-up:\n{log_path.read_text(errors='replace')}"
+            )
+        await asyncio.wait({ready}, timeout=0.5)
+    ready.result()
+    warm = await discord.slash(
+        "ask", question=questions[0], timeout=args.startup_timeout, settle=0.2
+    )
+    print(
+        f"{name} ready in {time.monotonic() - started:.1f}s (pid {process.pid}); warm-up answer: "
+        f"{warm.text[:70]!r}",
+        flush=True,
+    )
+    return RunningBot(name, discord, process, log_path, users)
+
+
 def print_table(results: list[BurstResult]) -> None:
     head = (
-        f"{'burst':>6} {'acked<=3s':>14} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'answered':>9} "
-        f"{'errors':>7} {'bot CPU s':>9} {'peak RSS MB':>11} {'stand-in CPU s':>14} {'wall s':>7}"
+        f"{'burst':>6} {'bot':<9} {'acked<=3s':>14} {'ack p50':>8} {'ack p99':>8} "
+        f"{'ans p50':>8} {'ans p99':>8} {'ans max':>8} {'answered':>9} {'errors':>7} "
+        f"{'CPU s':>7} {'peak RSS MB':>11} {'wall s':>7}"
     )
+    print("latencies in ms from dispatch; CPU and RSS of the bot process with its workers")
     print(head)
     print("-" * len(head))
     for r in results:
         share = f"{r.acked_in_time} ({r.acked_in_time_share:.1%})"
         print(
-            f"{r.size:>6} {share:>14} {_fmt(r.ack_p50_ms):>8} {_fmt(r.ack_p99_ms):>8} "
-            f"{_fmt(r.ack_max_ms):>8} "
-            f"{r.answered:>9} {r.errors:>7} {r.bot_cpu_seconds:>9.2f} {r.bot_peak_rss_mb:>11.1f} "
-            f"{r.standin_cpu_seconds:>14.2f} {r.wall_seconds:>7.2f}"
+            f"{r.size:>6} {r.bot:<9} {share:>14} {_fmt(r.ack_p50_ms):>8} {_fmt(r.ack_p99_ms):>8} "
+            f"{_fmt(r.answer_p50_ms):>8} {_fmt(r.answer_p99_ms):>8} {_fmt(r.answer_max_ms):>8} "
+            f"{r.answered:>9} {r.errors:>7} {r.bot_cpu_seconds:>7.2f} {r.bot_peak_rss_mb:>11.1f} "
+            f"{r.wall_seconds:>7.2f}"
         )
 
 
@@ -271,59 +365,38 @@ def _fmt(value: float | None) -> str:
 
 async def main_async(args: argparse.Namespace) -> list[BurstResult]:
     questions = load_questions(Path(args.questions))
-    discord = await Discord.start(StandinConfig(heartbeat_interval_ms=args.heartbeat_ms))
-    users = [discord.alice, discord.bob, discord.mod]
-    users += [await discord.add_member(f"reader{i}") for i in range(args.users - len(users))]
     results: list[BurstResult] = []
     with tempfile.TemporaryDirectory(prefix="histbot-load-") as tmp:
-        log_path = Path(tmp) / "bot.log"
-        bot = start_bot(
-            discord, Path(tmp) / "data", log_path, Path(args.sources) if args.sources else None
-        )
-        try:
-            proc = psutil.Process(bot.pid)
-            started = time.monotonic()
-            ready = asyncio.ensure_future(discord.wait_for_bot(timeout=args.startup_timeout))
-            while not ready.done():
-                if bot.poll() is not None:
-                    ready.cancel()
-                    raise SystemExit(
-                        f"the bot exited during start-up:\n{log_path.read_text(errors='replace')}"
-                    )
-                await asyncio.wait({ready}, timeout=0.5)
-            ready.result()
-            warm = await discord.slash(
-                "ask", question=questions[0], timeout=args.startup_timeout, settle=0.2
-            )
-            print(
-                f"bot ready in {time.monotonic() - started:.1f}s (pid {bot.pid}); warm-up answer: "
-                f"{warm.text[:70]!r}",
-                flush=True,
-            )
+        async with AsyncExitStack() as stack:
+            bots = [await boot(name, args, questions, Path(tmp), stack) for name in BOTS]
             offset = 1
             for size in args.sizes:
-                result = await run_burst(
-                    discord, proc, size, questions, users, offset, args.burst_timeout
-                )
+                for bot in bots:  # the same questions for each bot, one bot at a time
+                    result = await run_burst(
+                        bot.name,
+                        bot.discord,
+                        bot.proc,
+                        size,
+                        questions,
+                        bot.users,
+                        offset,
+                        args.burst_timeout,
+                    )
+                    results.append(result)
+                    print(
+                        f"{bot.name} burst {size}: {result.acked_in_time}/{size} acked within 3 s, "
+                        f"{result.answered} answered, errors by HTTP status/Discord code: "
+                        f"{result.error_codes or 'none'}",
+                        flush=True,
+                    )
                 offset += size
-                results.append(result)
-                print(
-                    f"burst {size}: {result.acked_in_time}/{size} acked within 3 s, "
-                    f"{result.answered} answered, errors by HTTP status/Discord code: "
-                    f"{result.error_codes or 'none'}",
-                    flush=True,
-                )
-                if bot.poll() is not None:
-                    print("the bot process exited", file=sys.stderr)
+                if exited := [b.name for b in bots if b.process.poll() is not None]:
+                    print(f"bot process exited: {', '.join(exited)}", file=sys.stderr)
                     break
-            unknown = {f"{c.method} {c.route or c.path}" for c in discord.unknown_routes}
-            if unknown:
-                print(f"unknown routes hit: {sorted(unknown)}", file=sys.stderr)
-        finally:
-            stop_bot(bot)
-            await discord.stop()
-            if args.show_log:
-                print(log_path.read_text(errors="replace")[-5000:], file=sys.stderr)
+            for bot in bots:
+                unknown = {f"{c.method} {c.route or c.path}" for c in bot.discord.unknown_routes}
+                if unknown:
+                    print(f"{bot.name}: unknown routes hit: {sorted(unknown)}", file=sys.stderr)
     return results
 
 
@@ -332,11 +405,19 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start histbot on an empty data dir (no `histbot index` first): start-up as on a "
+        "first deploy, its sentence vectors made in the background during the bursts",
+    )
+    parser.add_argument(
         "--sizes", default="100,500,1000", help="comma-separated burst sizes (default 100,500,1000)"
     )
     parser.add_argument("--questions", default=str(DEV_SET), help="JSONL with a 'q' field per line")
     parser.add_argument(
-        "--sources", default=None, help="HISTBOT_SOURCES_DIR for the bot (default: its own)"
+        "--sources",
+        default=None,
+        help="folder of texts for both bots (histbot's HISTBOT_SOURCES_DIR; default seeds/)",
     )
     parser.add_argument(
         "--users", type=int, default=50, help="distinct members sending the questions"
@@ -363,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(
             json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8"
         )
-    return 0 if results and all(r.unanswered == 0 for r in results) else 1
+    histbot = [r for r in results if r.bot == "histbot"]
+    return 0 if histbot and all(r.unanswered == 0 for r in histbot) else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ Sets (benchmarks/data/, with their sources and licences):
 * squad-held — the squad-train questions of the four articles (and the unanswerable ones of
   the four other articles) the answering model was never fitted on: the honest figure;
 * squad-fit — the rest of squad-train, fitted on (for comparison, not a result);
-* books — 60 questions on two Project Gutenberg books (Gibbon, Herodotus) as fetched.
+* books — 60 questions on two Project Gutenberg books (Gibbon, Herodotus) as fetched;
+* dev-among-all, squad-held-among-all — the same questions asked of one library holding every
+  text here (the seed, the 12 articles, the two books): adding texts must not cost a text its
+  answers, and the passage should come from the text that answers, not one sharing a word.
 
 The baseline is measured in the same run on the same passages' source texts: rank-bm25's
 BM25Okapi over the texts' paragraphs (blank-line separated), Snowball stems and stop words,
@@ -44,15 +47,18 @@ from benchmarks.evaluation import (  # noqa: E402
     load_questions,
     total,
 )
-from knowledge import Library  # noqa: E402
+from knowledge import Library, Source  # noqa: E402
 from knowledge.sources import read_manifest, read_text  # noqa: E402
 from knowledge.text import terms  # noqa: E402
 
-SETS = {
+EVERY_TEXT = (REPO / "seeds", SQUAD, DATA / "books")
+SETS: dict[str, tuple[Path | tuple[Path, ...], Path, bool | None]] = {
     "dev": (REPO / "seeds", DATA / "dev" / "dev.jsonl", None),
     "squad-held": (SQUAD, SQUAD / "questions.jsonl", True),
     "squad-fit": (SQUAD, SQUAD / "questions.jsonl", False),
     "books": (DATA / "books", DATA / "books", None),
+    "dev-among-all": (EVERY_TEXT, DATA / "dev" / "dev.jsonl", None),
+    "squad-held-among-all": (EVERY_TEXT, SQUAD / "questions.jsonl", True),
 }
 
 
@@ -62,11 +68,17 @@ def questions_of(path: Path, held: bool | None) -> list[dict]:
     return items if held is None else [q for q in items if is_held_back(q) == held]
 
 
-def baseline(sources_dir: Path, questions: list[dict]) -> dict[str, Tally]:
+def texts_of(sources: Path | tuple[Path, ...]) -> list[tuple[Source, str]]:
+    """Every text of one sources folder, or of several in order."""
+    folders = sources if isinstance(sources, tuple) else (sources,)
+    return [(source, read_text(source)) for f in folders for source in read_manifest(f)]
+
+
+def baseline(sources: Path | tuple[Path, ...], questions: list[dict]) -> dict[str, Tally]:
     """rank-bm25 over paragraphs with stems and stop words; the top paragraph is the quote."""
     paragraphs: list[tuple[str, str]] = []
-    for source in read_manifest(sources_dir):
-        text = read_text(source).replace("\r\n", "\n")
+    for source, text in texts_of(sources):
+        text = text.replace("\r\n", "\n")
         # Paragraphs between blank lines; a text without blank lines has one per line.
         blocks = re.split(r"\n\s*\n", text) if re.search(r"\n\s*\n", text) else text.split("\n")
         for block in blocks:
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         chosen = {name: SETS[name] for name in (args.sets or SETS)}
     rows: dict[str, dict] = {}
-    libraries: dict[Path, Library] = {}
+    libraries: dict[Path | tuple[Path, ...], Library] = {}
     for name, (sources_dir, path, held) in chosen.items():
         questions = questions_of(path, held)
         if sources_dir not in libraries:
@@ -134,15 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def load(sources_dir: Path, words_only: bool) -> Library:
-    """The library with its sentence vectors (made once and cached in benchmarks/.cache: a
-    book's take minutes), or without them."""
-    library = Library.load(sources_dir, cache_dir=CACHE, encode_limit=0)
+def load(sources: Path | tuple[Path, ...], words_only: bool) -> Library:
+    """The library with its sentence vectors (made once per text and cached in
+    benchmarks/.cache: a book's take minutes), or without them."""
+    if isinstance(sources, tuple):
+        library = Library.from_texts(texts_of(sources), cache_dir=CACHE, encode_limit=0)
+    else:
+        library = Library.load(sources, cache_dir=CACHE, encode_limit=0)
     if words_only:
         index = dataclasses.replace(library.index, vectors=None, vectors_dir=None)
         return Library(library.sources, library.passages, index)
     if library.needs_vectors:
-        print(f"making the sentence vectors of {sources_dir} (once; cached) ...", file=sys.stderr)
+        print(f"making the sentence vectors of {sources} (once; cached) ...", file=sys.stderr)
         library.make_vectors()
     return library
 
