@@ -20,6 +20,7 @@ seconds, which a thread of the bot's own process would take from the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import multiprocessing
@@ -43,6 +44,22 @@ T = TypeVar("T")
 QUEUE_FOR_WORDS = 8
 """Questions waiting per worker beyond which a new one is answered by its words alone: about
 0.15 s of work with sentence vectors, so a burst's last answers are not a second late."""
+
+
+def _stop_now(pool: Executor) -> None:
+    """Shut the indexing worker down without waiting for the work in hand.
+
+    By the time the bot stops, what the indexing worker still does is background work:
+    sentence vectors or a quiz vocabulary, each written whole or not at all and made again
+    on the next start (an upload still being indexed was given the drain's time, and is
+    stored whole or not at all too). Left running, Python's exit joins the worker, and
+    a book's vectors take minutes: `docker stop` would end in SIGKILL. The worker's SIGTERM
+    handler (`worker.load_indexer`) ends its job at the next batch, cleaning up."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):  # exited meanwhile
+            process.terminate()
 
 
 class WorkersFailed(RuntimeError):
@@ -213,7 +230,7 @@ class Searcher:
         if self.in_processes:
             self.pool.shutdown(wait=False, cancel_futures=True)
         if self._indexer is not None:
-            self._indexer.shutdown(wait=False, cancel_futures=True)
+            _stop_now(self._indexer)
 
     # -- which library --------------------------------------------------------------------------
 

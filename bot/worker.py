@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -75,10 +76,17 @@ def load(
 def load_indexer(*args: Any) -> None:
     """The indexing worker's initializer: `load`, at a lower CPU priority. Indexing an upload
     and making sentence vectors are background work (seconds to minutes, replies deferred);
-    run at the searches' priority they would slow every answer on a machine with few cores."""
+    run at the searches' priority they would slow every answer on a machine with few cores.
+    SIGTERM (the bot stopping, `bot.searching`) ends the job in hand as an exception, so
+    what it was writing is removed rather than left half made."""
     with contextlib.suppress(OSError, AttributeError):  # no nice() on some platforms
         os.nice(INDEXER_NICENESS)
+    signal.signal(signal.SIGTERM, _stop)
     load(*args)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _exit_with_parent(parent_pid: int) -> None:

