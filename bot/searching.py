@@ -55,6 +55,8 @@ def _stop_now(pool: Executor) -> None:
     stored whole or not at all too). Left running, Python's exit joins the worker, and
     a book's vectors take minutes: `docker stop` would end in SIGKILL. The worker's SIGTERM
     handler (`worker.load_indexer`) ends its job at the next batch, cleaning up."""
+    # The pool's own table of its processes: the one handle on them before Python 3.14's
+    # ProcessPoolExecutor.terminate_workers (a thread pool has none: nothing to end).
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
