@@ -163,7 +163,7 @@ class SearchIndex:
         best = best[np.lexsort((doc_ids[best], -scores[best]))]
         return doc_ids[best], scores[best]
 
-    # -- building, storing, opening -----------------------------------------------------------
+    # -- what a hit shows ---------------------------------------------------------------------
 
     def term_rows(self, terms: Iterable[str]) -> np.ndarray:
         """The rows of the terms the library holds (for `matched_words`)."""

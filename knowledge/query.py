@@ -16,6 +16,7 @@ import re
 import weakref
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
@@ -156,11 +157,12 @@ def _correct(token: Token, index: SearchIndex, known: list[str]) -> tuple[str, f
         for word, score, _ in matches
         if score == best
     ]
-    beside = [set(index.text.postings(term).tolist()) for term in known]
+    beside = [index.text.postings(term) for term in known]  # ascending, without repeats
 
     def evidence(term: str) -> tuple[int, int, str]:
-        held = set(index.text.postings(term).tolist())
-        return sum(1 for other in beside if held & other), len(held), term
+        held = index.text.postings(term)
+        shared = sum(1 for other in beside if np.intersect1d(held, other, assume_unique=True).size)
+        return shared, len(held), term
 
     return max(terms, key=evidence), best
 
